@@ -1,0 +1,140 @@
+# lib.sh - shared helpers for the integration scripts (sourced, not run).
+#
+# A script does:
+#   . "$(dirname "$0")/lib.sh"
+#   lf_setup                 # temp dir $T with $MNT and $STORE, cleanup trap
+#   lf_start [-o opt,...]    # daemon on $MNT and $STORE, HTTP on $PORT
+#   ...checks; fail "why" to fail...
+# and exits 0 on success. The trap unmounts, kills the daemon (SIGKILL
+# after a bound) and removes $T, on success and on failure alike.
+set -euo pipefail
+
+: "${LANDINGFS:?LANDINGFS must name the daemon binary}"
+: "${LANDINGCTL:=}"
+: "${LF_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+
+LF_PID=""
+T=""
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+note() {
+	echo "# $*" >&2
+}
+
+# expect_eq ACTUAL EXPECTED WHAT
+expect_eq() {
+	[ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"
+}
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on.
+free_port() {
+	local p
+	for _ in $(seq 1 50); do
+		p=$((20000 + RANDOM % 30000))
+		if ! ss -Htln "sport = :$p" 2>/dev/null | grep -q .; then
+			echo "$p"
+			return 0
+		fi
+	done
+	fail "no free port"
+}
+
+lf_setup() {
+	T=$(mktemp -d /tmp/lf-itest.XXXXXX)
+	MNT=$T/mnt
+	STORE=$T/store
+	LOG=$T/daemon.log
+	mkdir -p "$MNT"
+	PORT=$(free_port)
+	URL=http://127.0.0.1:$PORT
+	trap lf_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+# lf_start [ARGS...]: start the daemon in the foreground (in the background
+# of this script) with the test's store, mount point and port, and wait until
+# the mount is up (and the HTTP port answers). With LF_NO_HTTP=1 the daemon
+# runs with listen=none: the mount alone.
+lf_start() {
+	local listen="127.0.0.1:$PORT"
+	[ "${LF_NO_HTTP:-0}" = 1 ] && listen=none
+	"$LANDINGFS" -f --store "$STORE" -o "listen=$listen" "$@" \
+		"$MNT" >>"$LOG" 2>&1 &
+	LF_PID=$!
+	lf_wait_up
+}
+
+lf_wait_up() {
+	local i
+	for i in $(seq 1 100); do
+		if ! kill -0 "$LF_PID" 2>/dev/null; then
+			cat "$LOG" >&2
+			fail "daemon exited during start-up"
+		fi
+		if mountpoint -q "$MNT"; then
+			if [ "${LF_NO_HTTP:-0}" = 1 ] ||
+			   curl -s -o /dev/null "$URL/.landing/health"; then
+				return 0
+			fi
+		fi
+		sleep 0.1
+	done
+	cat "$LOG" >&2
+	fail "daemon not up after 10 s"
+}
+
+# lf_stop: unmount and wait for the daemon to exit (bounded); returns the
+# daemon's exit status.
+lf_stop() {
+	local rc=0 i
+	[ -n "$LF_PID" ] || return 0
+	if mountpoint -q "$MNT"; then
+		fusermount3 -u "$MNT" 2>/dev/null || kill -TERM "$LF_PID" 2>/dev/null || true
+	else
+		kill -TERM "$LF_PID" 2>/dev/null || true
+	fi
+	for i in $(seq 1 100); do
+		kill -0 "$LF_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$LF_PID" 2>/dev/null; then
+		note "daemon did not exit in 10 s; killing it"
+		kill -KILL "$LF_PID" 2>/dev/null || true
+		rc=1
+	fi
+	wait "$LF_PID" 2>/dev/null || rc=$?
+	LF_PID=""
+	mountpoint -q "$MNT" && { fusermount3 -uz "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null || true; }
+	return $rc
+}
+
+# lf_kill: SIGKILL the daemon (a crash) and clear the dead mount.
+lf_kill() {
+	[ -n "$LF_PID" ] || return 0
+	kill -KILL "$LF_PID" 2>/dev/null || true
+	wait "$LF_PID" 2>/dev/null || true
+	LF_PID=""
+	fusermount3 -uz "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null || true
+}
+
+lf_cleanup() {
+	local rc=$?
+	set +e
+	lf_stop >/dev/null 2>&1
+	if [ $rc -ne 0 ] && [ -f "$LOG" ]; then
+		echo "---- daemon log (tail)" >&2
+		tail -n 30 "$LOG" >&2
+	fi
+	[ -n "${LF_EXTRA_CLEANUP:-}" ] && eval "$LF_EXTRA_CLEANUP"
+	[ -n "$T" ] && rm -rf "$T"
+	exit $rc
+}
+
+# sha FILE: the sha-256 of FILE, hex.
+sha() {
+	sha256sum "$1" | cut -d' ' -f1
+}
