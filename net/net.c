@@ -8,10 +8,6 @@
 #include <errno.h>
 #include <stdlib.h>
 
-struct net {
-	struct store *st;
-};
-
 int net_start(const struct net_config *cfg, struct store *st,
 	      const char *mountpoint, struct net **out)
 {
