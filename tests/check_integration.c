@@ -1,7 +1,7 @@
 /*
- * check_integration.c - the integration suite: every tests/integration/*.sh
- * run as one check test, against the real daemon, a real FUSE mount, real
- * curl and real SQLite files.
+ * check_integration.c - the integration suite: every script
+ * tests/integration/NAME.sh runs as one check test, against the real daemon,
+ * a real FUSE mount, real curl and real SQLite files.
  *
  * Each script runs under timeout(1) with the bound from its own
  * "# timeout: SECONDS" line (default 120) and must clean up after itself

@@ -9,10 +9,18 @@
  *   STORE/blobs/XX/ID   file contents, one blob per regular file, named by
  *                       a 64-bit blob id (16 hex digits, XX = its low byte)
  *   STORE/lock          flock()ed by the process that has the store open
+ *   STORE/clean         present while the store is closed after a clean
+ *                       store_close() (its absence at open means a crash)
+ *   STORE/reserve       1 MiB of allocated space, given up when the disk is
+ *                       full so that unlink, rmdir, rename, truncate and
+ *                       xattr removal can still commit (other changes get
+ *                       -ENOSPC); made again once space has been freed
  *
  * Conventions:
  *   - Every int-returning call returns 0 or a negative errno value.
  *   - Inode numbers are index row ids; the root directory is STORE_ROOT_INO.
+ *     A number is never reused while the store is open (after a restart,
+ *     numbers of files deleted before it may come back).
  *   - Names are 1 to STORE_MAX_NAME bytes, any byte but '/' and NUL; "." and
  *     ".." are refused with -EINVAL (the FUSE layer answers them itself).
  *   - Calls that change the namespace or attributes are carried out by the
@@ -120,6 +128,9 @@ struct store_landing {
  * its lock and recovers it: staging leftovers are removed, unlinked inodes
  * left by a crash are dropped, blob files no row references are reclaimed,
  * and rows whose blob is missing are logged (fsck reports and repairs them).
+ * After a crash (no STORE/clean), the recorded size and mtime of every file
+ * are also checked against its blob and corrected: a file being written in
+ * place keeps the bytes that reached the blob.
  * Returns 0 and *out, -EBUSY when another process holds the store, or another
  * -errno with a log line saying what failed. Start-up only.
  */
@@ -137,6 +148,8 @@ const char *store_dir(const struct store *st);
 
 /* ---- namespace -------------------------------------------------------- */
 
+/* store_lookup(): -ENOENT (no such name, or no such parent), -ENOTDIR
+ * (parent is not a directory), -EINVAL / -ENAMETOOLONG (bad name). */
 int store_lookup(struct store *st, uint64_t parent, const char *name,
 		 struct store_attr *out);
 /* store_lookup_path() walks a '/'-separated path relative to the root
@@ -149,6 +162,10 @@ int store_getattr(struct store *st, uint64_t ino, struct store_attr *out);
  * store_setattr() changes the attributes named in mask, taking values from
  * in; STORE_SET_SIZE truncates or extends the blob file first. ctime is set
  * to now unless STORE_SET_CTIME says otherwise. *out gets the result.
+ * STORE_SET_SIZE: -EISDIR for a directory, -EINVAL for a symlink; it also
+ * sets mtime to now unless a MTIME bit is given, and drops the cached
+ * sha-256. Like a write in place, the truncation is not undone if the
+ * transaction then fails.
  */
 int store_setattr(struct store *st, const struct store_ctx *ctx, uint64_t ino,
 		  const struct store_attr *in, unsigned mask,
@@ -162,6 +179,8 @@ int store_rmdir(struct store *st, const struct store_ctx *ctx, uint64_t parent,
 /* Creates a regular file with a new empty blob; -EEXIST when name exists. */
 int store_create(struct store *st, const struct store_ctx *ctx, uint64_t parent,
 		 const char *name, uint32_t mode, struct store_attr *out);
+/* store_symlink(): target is 1 to LF_MAX_SYMLINK bytes (-EINVAL when
+ * empty, -ENAMETOOLONG when longer). */
 int store_symlink(struct store *st, const struct store_ctx *ctx,
 		  uint64_t parent, const char *name, const char *target,
 		  struct store_attr *out);
@@ -197,7 +216,9 @@ struct store_dirent {
  * store_readdir() fills up to max entries of directory dir that follow
  * cursor (0 = from the start), in a stable order: entries added or removed
  * meanwhile neither shift nor repeat the others. *n is the number filled;
- * 0 means the end. Cursors are always > 0.
+ * 0 means the end. Cursors are always > 0 (an entry's cursor is its inode
+ * number: entries come in inode order, and new entries after old ones).
+ * "." and ".." are not listed. -ENOTDIR, -ENOENT.
  */
 int store_readdir(struct store *st, uint64_t dir, uint64_t cursor,
 		  struct store_dirent *ents, size_t max, size_t *n);
@@ -209,7 +230,10 @@ int store_readdir(struct store *st, uint64_t dir, uint64_t cursor,
  * (O_RDONLY, O_WRONLY or O_RDWR, optionally O_TRUNC; O_CLOEXEC is added) and
  * counts the handle, so that an unlinked or replaced file keeps its blob
  * until store_blob_close(). *fd is the caller's to use and is closed by
- * store_blob_close(). -EISDIR, -EINVAL for a symlink.
+ * store_blob_close(). -EISDIR, -EINVAL for a symlink, -EROFS for writing
+ * on a read-only store, -ENOENT when the inode is gone, which can also
+ * happen when a concurrent publish or unlink just replaced it: look the
+ * name up again.
  */
 int store_blob_open(struct store *st, uint64_t ino, int flags, int *fd);
 /* store_blob_close() closes fd and drops the handle; the last close of an
@@ -251,10 +275,11 @@ struct store_publish {
 	const char *path;      /* with parent == 0: '/'-separated, from the root */
 	unsigned flags;
 	uint64_t if_blob;      /* with STORE_PUBLISH_IF_BLOB */
-	uint32_t mode;         /* permission bits of the new file */
-	uint32_t dir_mode;     /* permission bits of created parents */
+	uint32_t mode;         /* permission bits of the new file; 0 = 0644 */
+	uint32_t dir_mode;     /* bits of created parents; 0 = 0755 */
 	int64_t mtime_ns;      /* 0 = now */
-	struct store_landing landing; /* origin, peer, digests; received 0 = now */
+	struct store_landing landing; /* origin, peer, digests; received 0 = now;
+					 origin NONE = the ctx's origin */
 };
 
 /*
@@ -265,7 +290,12 @@ struct store_publish {
  * non-directory parent -ENOTDIR. The stage is consumed whatever the result
  * (*sg cleared). *out gets the new file's attributes; *replaced tells whether
  * a file was replaced. In durable mode the blob and its directory are
- * fdatasync'ed before the commit.
+ * fdatasync'ed before the commit. With STORE_PUBLISH_IF_BLOB, a missing
+ * file counts as blob 0 (if_blob 0: publish only if there is no file).
+ * Errors: -ENOENT (missing parent without MKDIRS), -ENOTDIR, -EISDIR,
+ * -EEXIST, -ESTALE, -EINVAL (bad path or name, unknown flags, digest_len
+ * over STORE_MAX_DIGEST), -ENAMETOOLONG, -EROFS, and I/O errors (-EIO,
+ * -ENOSPC). On any error nothing is visible and the blob is gone.
  */
 int store_publish(struct store *st, const struct store_ctx *ctx,
 		  struct store_stage **sg, const struct store_publish *pub,
@@ -283,6 +313,10 @@ int store_set_sha256(struct store *st, uint64_t ino, uint64_t blob,
 /* With size 0, *len gets the value's length only. -ENODATA, -ERANGE. */
 int store_xattr_get(struct store *st, uint64_t ino, const char *name,
 		    void *buf, size_t size, size_t *len);
+/* store_xattr_set(): -EEXIST (CREATE), -ENODATA (REPLACE), -ENOENT, -E2BIG
+ * for a value over LF_MAX_XATTR_VALUE, -ERANGE for a name over
+ * LF_MAX_XATTR_NAME, -EINVAL for an empty name or bad flags. Names are
+ * stored as given: the namespace policy ("user.") is the caller's. */
 int store_xattr_set(struct store *st, const struct store_ctx *ctx,
 		    uint64_t ino, const char *name, const void *value,
 		    size_t size, int flags);
@@ -316,7 +350,12 @@ struct store_fsck_result {
  * own integrity (PRAGMA integrity_check, parent links), reporting one line
  * per problem through report(arg, line). With repair, it fixes what it can:
  * removes rows whose blob is missing, reclaims orphan blobs, fixes sizes.
- * Returns 0 when it ran (check res for problems) or -errno.
+ * Returns 0 when it ran (check res for problems) or -errno (-EROFS for a
+ * repair on a read-only store, -EBUSY for a repair without the lock). It runs alone on the writer thread, so
+ * changes made through this store wait for it; report is called there.
+ * On a store another process has open (no_lock), a publish in flight
+ * there shows as an orphan blob and its staging file is skipped: such a
+ * store can be checked, not repaired.
  */
 int store_fsck(struct store *st, bool repair,
 	       void (*report)(void *arg, const char *line), void *arg,
@@ -362,8 +401,23 @@ enum store_fault {
  * with err (a positive errno; for STORE_FAULT_SQL, EIO, ENOSPC or EBUSY map
  * to SQLITE_IOERR, SQLITE_FULL, SQLITE_BUSY). n == 0 disarms. Process-wide;
  * for tests. The environment variable LANDINGFS_FAULT="kind:n:errno" (kind
- * write, fsync or sql) arms it at store_open().
+ * write, fsync or sql; errno a number or EIO, ENOSPC, EBUSY, EDQUOT, EROFS,
+ * ENOMEM) arms it at store_open(); counting starts there, so a small n can
+ * hit store_open() itself. A malformed value makes store_open() fail with
+ * -EINVAL. Write points: linking a staged blob into place, creating an
+ * empty blob (store_create), truncating (STORE_SET_SIZE, O_TRUNC). Fsync
+ * points: durable-mode syncs and store_blob_sync(). An SQL fault makes the
+ * step fail without running. LANDINGFS_NO_TMPFILE (any value) makes
+ * store_open() stage in STORE/staging as if O_TMPFILE were missing.
  */
 void store_fault_set(enum store_fault kind, unsigned long n, int err);
+
+/*
+ * store_fault_count() returns how many operations of kind the store has
+ * performed since the last store_fault_set() of that kind, armed or not:
+ * a test runs a call once with n == 0 to learn how many points it has, then
+ * fails each in turn. An armed fault has fired once the count reaches n.
+ */
+unsigned long store_fault_count(enum store_fault kind);
 
 #endif /* LANDINGFS_STORE_H */

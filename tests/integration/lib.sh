@@ -34,7 +34,7 @@ expect_eq() {
 free_port() {
 	local p
 	for _ in $(seq 1 50); do
-		p=$((20000 + RANDOM % 30000))
+		p=$((10000 + RANDOM % 22000))
 		if ! ss -Htln "sport = :$p" 2>/dev/null | grep -q .; then
 			echo "$p"
 			return 0
