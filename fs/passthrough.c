@@ -21,6 +21,13 @@
  *      (fuse_open_out alone, or after fuse_entry_out for CREATE) and sets
  *      FOPEN_PASSTHROUGH and backing_id.
  *
+ * With passthrough, the INIT reply also asks for FUSE_HANDLE_KILLPRIV_V2
+ * when offered: the kernel then marks the superblock SB_NOSEC and stops
+ * asking the daemon for security.capability before every write(2) (a round
+ * trip per call that halved passthrough write throughput), and leaves
+ * clearing set-user-ID and set-group-ID bits to the daemon (ops.c does it
+ * on open for writing, truncate and chown; see passthrough_killpriv()).
+ *
  * Everything else goes through unchanged: read(2), writev(2) and splice(2)
  * on the same fd, as libfuse would do itself. When the kernel does not offer
  * passthrough, or the ioctl is refused (no privilege), nothing is patched
@@ -43,6 +50,7 @@
 /* Protocol values from <linux/fuse.h> 7.40, absent from bookworm's 6.1
  * headers. */
 #define PT_FUSE_PASSTHROUGH (1ULL << 37)
+#define PT_FUSE_HANDLE_KILLPRIV_V2 (1ULL << 28)
 #define PT_FOPEN_PASSTHROUGH (1u << 7)
 
 struct pt_backing_map {
@@ -77,6 +85,8 @@ _Static_assert(sizeof(struct fuse_open_out) == 16, "fuse_open_out is 16 bytes");
 static int pt_devfd = -1;        /* the session's /dev/fuse fd */
 static bool pt_enabled;          /* asked for by the options */
 static atomic_bool pt_offered;   /* the kernel offered it in INIT */
+static atomic_bool pt_killpriv_offered; /* and FUSE_HANDLE_KILLPRIV_V2 */
+static atomic_bool pt_killpriv;  /* asked for in the INIT reply */
 static atomic_bool pt_on;        /* negotiated and the ioctl works */
 static _Thread_local bool pt_patch_init;
 static _Thread_local int pt_armed; /* backing id for this thread's reply */
@@ -96,6 +106,8 @@ static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
 		if (flags & FUSE_INIT_EXT)
 			flags |= (uint64_t)in->flags2 << 32;
 		atomic_store(&pt_offered, (flags & PT_FUSE_PASSTHROUGH) != 0);
+		atomic_store(&pt_killpriv_offered,
+			     (flags & PT_FUSE_HANDLE_KILLPRIV_V2) != 0);
 	}
 	return n;
 }
@@ -116,6 +128,10 @@ static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
 
 		o->flags |= FUSE_INIT_EXT;
 		o->flags2 |= (uint32_t)(PT_FUSE_PASSTHROUGH >> 32);
+		if (atomic_load(&pt_killpriv_offered)) {
+			o->flags |= (uint32_t)PT_FUSE_HANDLE_KILLPRIV_V2;
+			atomic_store(&pt_killpriv, true);
+		}
 		o->max_stack_depth = 1;
 		pt_patch_init = false;
 	}
@@ -180,6 +196,17 @@ void passthrough_on_init(void)
 	}
 	pt_patch_init = true;
 	atomic_store(&pt_on, true);
+}
+
+/*
+ * passthrough_killpriv() tells whether the session runs with
+ * FUSE_HANDLE_KILLPRIV_V2: the kernel no longer clears set-user-ID and
+ * set-group-ID bits on write, truncate and chown; the daemon must. Fixed
+ * once INIT is answered.
+ */
+bool passthrough_killpriv(void)
+{
+	return atomic_load(&pt_killpriv);
 }
 
 /* passthrough_active() tells whether opens should try passthrough. */

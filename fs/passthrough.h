@@ -17,6 +17,7 @@ struct fuse_session;
 int passthrough_setup(struct fuse_session *se, bool enable);
 void passthrough_on_init(void);
 bool passthrough_active(void);
+bool passthrough_killpriv(void);
 int passthrough_open(int fd);
 void passthrough_arm(int backing_id);
 void passthrough_close(int backing_id);
