@@ -1,5 +1,15 @@
 /*
- * net.c - start and stop the network front end.
+ * net.c - start and stop the network front end: the roles of net/ in the
+ * order they depend on each other.
+ *
+ *   auth (tokens) -> incoming directory and publish locks (upload.c)
+ *   -> libmicrohttpd (mhd.c) -> splice workers (ingest.c)
+ *   -> front door (frontdoor.c, the listeners) -> TLS (tls.c)
+ *
+ * net_stop() undoes them in reverse, so that nothing hands work to a role
+ * already gone: the front door stops first (no new connection, no new
+ * PUT), then the workers (in-flight uploads aborted, never half-published),
+ * then libmicrohttpd.
  */
 #include "net_int.h"
 
@@ -7,34 +17,87 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
+/*
+ * net_start() opens the listeners and starts serving; see net.h. Returns
+ * 0 and *out, or -errno after a log line. Start-up only.
+ */
 int net_start(const struct net_config *cfg, struct store *st,
 	      const char *mountpoint, struct net **out)
 {
-	struct net *n;
+	struct net *n = calloc(1, sizeof(*n));
+	int rc;
 
-	(void)mountpoint;
-	if (!cfg->no_listen) {
-		lf_warnx("the HTTP front end is not built yet; use -o listen=none");
-		return -ENOSYS;
-	}
-	n = calloc(1, sizeof(*n));
 	if (n == NULL)
 		return -ENOMEM;
+	n->cfg = cfg;
 	n->st = st;
+	n->start_ns = net_now_ns();
+	if (mountpoint != NULL) {
+		n->mountpoint = strdup(mountpoint);
+		if (n->mountpoint == NULL) {
+			rc = -ENOMEM;
+			goto err;
+		}
+	}
+	/* The parser's own ceiling must not cut below max_header. */
+	http_parser_set_max_header_size(cfg->max_header + 1024);
+	rc = auth_open(cfg->token_file, &n->auth);
+	if (rc < 0)
+		goto err;
+	rc = upload_incoming_open(n);
+	if (rc < 0) {
+		lf_err(-rc, "preparing .landing/incoming in the store");
+		goto err;
+	}
+	rc = mhd_start(n);
+	if (rc < 0)
+		goto err;
+	rc = ingest_start(n);
+	if (rc < 0)
+		goto err;
+	rc = frontdoor_start(n);
+	if (rc < 0)
+		goto err;
+	rc = tls_start(n);
+	if (rc < 0)
+		goto err;
 	*out = n;
 	return 0;
+
+err:
+	net_stop(&n);
+	return rc;
 }
 
+/* net_reload() re-reads the token file (SIGHUP). Thread-safe. */
 void net_reload(struct net *n)
 {
-	(void)n;
+	if (n != NULL && n->auth != NULL)
+		auth_reload(n->auth);
 }
 
-void net_stop(struct net **n)
+/*
+ * net_stop() stops accepting, aborts in-flight uploads and frees
+ * everything; it also undoes a partial net_start(). Accepts NULL; clears
+ * *np.
+ */
+void net_stop(struct net **np)
 {
-	if (n == NULL || *n == NULL)
+	struct net *n;
+
+	if (np == NULL || *np == NULL)
 		return;
-	free(*n);
-	*n = NULL;
+	n = *np;
+	tls_stop(n);
+	frontdoor_stop(n);
+	ingest_stop(n);
+	frontdoor_free(n);
+	mhd_stop(n);
+	upload_incoming_close(n);
+	auth_close(&n->auth);
+	free(n->mountpoint);
+	free(n);
+	*np = NULL;
 }
