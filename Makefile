@@ -26,7 +26,8 @@ SAN ?=
 DEPS_BUILD := gcc make pkg-config libfuse3-dev fuse3 libmicrohttpd-dev \
 	libsqlite3-dev check libhttp-parser-dev nettle-dev libsystemd-dev
 DEPS_TEST := curl inotify-tools attr util-linux e2fsprogs openssl \
-	python3 procps psmisc
+	python3 procps psmisc chromium media-types httpdirfs sqlite3 \
+	groff-base man-db
 DEPS_BENCH := nginx-light strace hyperfine time
 
 WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
@@ -181,6 +182,45 @@ bench: deps deps-bench $(PROGS) $(BENCH_PROGS) $(TEST_PROGS)
 	$(TEST_ENV) LF_BENCH_PROGS=$(abspath $(B)/tests/bench) \
 		bash tests/bench/run.sh
 
+# libFuzzer harnesses: tests/fuzz/fuzz_<name>.c, each naming the net/ and
+# store/ sources it links on a "fuzz-sources:" line, built with clang into
+# build-fuzz/ and run for FUZZ_SECONDS each on a copy of its seed corpus
+# tests/fuzz/corpus/<name>/. A crash fails the target and leaves the input
+# in build-fuzz/crash-<name>-*.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_B := build-fuzz
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Inet -pthread \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+fuzz:
+	$(call install_missing,clang)
+	@mkdir -p $(FUZZ_B)
+	@set -e; for h in $(FUZZ_NAMES); do \
+		srcs=$$(sed -n 's/^ \* fuzz-sources://p' tests/fuzz/fuzz_$$h.c); \
+		echo "fuzz: build $$h ($$srcs)"; \
+		$(FUZZ_CC) $(FUZZ_CFLAGS) $(MHD_CFLAGS) $(SQLITE_CFLAGS) \
+			-o $(FUZZ_B)/fuzz_$$h tests/fuzz/fuzz_$$h.c $$srcs \
+			$(MHD_LIBS) $(HTTP_PARSER_LIBS) $(NETTLE_LIBS) \
+			$(SQLITE_LIBS); \
+	done
+	@set -e; for h in $(FUZZ_NAMES); do \
+		rm -rf $(FUZZ_B)/corpus-$$h; mkdir -p $(FUZZ_B)/corpus-$$h; \
+		echo "fuzz: run $$h for $(FUZZ_SECONDS) s"; \
+		$(FUZZ_B)/fuzz_$$h -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+			-rss_limit_mb=2048 -print_final_stats=1 \
+			-artifact_prefix=$(FUZZ_B)/crash-$$h- \
+			$(FUZZ_B)/corpus-$$h tests/fuzz/corpus/$$h \
+			2> $(FUZZ_B)/fuzz-$$h.log || { \
+			tail -n 40 $(FUZZ_B)/fuzz-$$h.log >&2; \
+			echo "fuzz: $$h crashed; input in $(FUZZ_B)/crash-$$h-*" >&2; \
+			exit 1; }; \
+		grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+.*DONE)' \
+			$(FUZZ_B)/fuzz-$$h.log | tr '\n' ' '; echo; \
+	done
+
 run: deps $(PROGS)
 	@mkdir -p landing .landing-store
 	@echo "landingfs: mounting ./landing, store ./.landing-store, HTTP on 127.0.0.1:8080 (Ctrl-C stops)"
@@ -208,21 +248,30 @@ deps-bench:
 	$(call install_missing,$(DEPS_BENCH))
 
 MAN8 := $(wildcard mount-helpers/*.8)
+# Units are templates: @SBINDIR@ becomes the daemon's installed directory.
+UNITS := $(patsubst %.in,%,$(notdir $(wildcard mount-helpers/*.service.in)))
+# mount(8) looks for mount.fuse.landingfs in /sbin only (util-linux 2.38:
+# /sbin, /sbin/fs.d, /sbin/fs), whatever PREFIX is; the link goes there.
+MOUNTHELPERDIR ?= /sbin
 install: $(PROGS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
-		$(DESTDIR)$(UNITDIR)
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(MOUNTHELPERDIR)
 	install -m 0755 $(DAEMON) $(CTL) $(DESTDIR)$(SBINDIR)/
 	install -m 0755 mount-helpers/mount.landingfs $(DESTDIR)$(SBINDIR)/
+	ln -sf $(SBINDIR)/mount.landingfs \
+		$(DESTDIR)$(MOUNTHELPERDIR)/mount.fuse.landingfs
 	$(if $(MAN8),install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/)
-	$(if $(wildcard mount-helpers/*.service),install -m 0644 \
-		$(wildcard mount-helpers/*.service) $(DESTDIR)$(UNITDIR)/)
+	for u in $(UNITS); do \
+		sed 's|@SBINDIR@|$(SBINDIR)|g' mount-helpers/$$u.in \
+			> $(DESTDIR)$(UNITDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/landingfs $(DESTDIR)$(SBINDIR)/landingctl \
 		$(DESTDIR)$(SBINDIR)/mount.landingfs \
+		$(DESTDIR)$(MOUNTHELPERDIR)/mount.fuse.landingfs \
 		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8))) \
-		$(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir \
-			$(wildcard mount-helpers/*.service)))
+		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
 
 clean:
 	rm -rf build build-asan build-fuzz
