@@ -181,7 +181,9 @@ static int parse_scopes(char *f, unsigned *out, const char **why)
 
 /*
  * parse_prefix() validates PREFIX (absolute, no "." or ".." or empty
- * component) and stores it without its leading and trailing '/'.
+ * component, no control byte: request paths never hold one, so such a
+ * prefix, a stray CR for one, would silently grant nothing) and stores it
+ * without its leading and trailing '/'.
  */
 static int parse_prefix(const char *f, struct auth_grant *g, const char **why)
 {
@@ -191,6 +193,12 @@ static int parse_prefix(const char *f, struct auth_grant *g, const char **why)
 	if (f[0] != '/') {
 		*why = "the prefix starts with '/'";
 		return -EINVAL;
+	}
+	for (p = f; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			*why = "the prefix has a control character";
+			return -EINVAL;
+		}
 	}
 	while (*f == '/')
 		f++;
