@@ -3,8 +3,9 @@
  * order they depend on each other.
  *
  *   auth (tokens) -> incoming directory and publish locks (upload.c)
- *   -> libmicrohttpd (mhd.c) -> splice workers (ingest.c)
- *   -> front door (frontdoor.c, the listeners) -> TLS (tls.c)
+ *   -> mount helpers (mountop.c) -> libmicrohttpd (mhd.c)
+ *   -> splice workers (ingest.c) -> front door (frontdoor.c, the
+ *   listeners) -> TLS (tls.c)
  *
  * net_stop() undoes them in reverse, so that nothing hands work to a role
  * already gone: the front door stops first (no new connection, no new
@@ -51,6 +52,9 @@ int net_start(const struct net_config *cfg, struct store *st,
 		lf_err(-rc, "preparing .landing/incoming in the store");
 		goto err;
 	}
+	rc = mountop_open(n);
+	if (rc < 0)
+		goto err;
 	rc = mhd_start(n);
 	if (rc < 0)
 		goto err;
@@ -95,6 +99,7 @@ void net_stop(struct net **np)
 	ingest_stop(n);
 	frontdoor_free(n);
 	mhd_stop(n);
+	mountop_close(n);
 	upload_incoming_close(n);
 	auth_close(&n->auth);
 	free(n->mountpoint);

@@ -90,6 +90,7 @@ struct net {
 	uint64_t incoming_seq;        /* names in it; atomic */
 	uint32_t mnt_dev_major;       /* the mount's device, to tell it from */
 	uint32_t mnt_dev_minor;       /* the directory beneath once unmounted */
+	struct mountop *mop;          /* helper processes (mountop.c) */
 };
 
 /* One refusal or answer: an HTTP status with a one-line reason. */
@@ -259,6 +260,16 @@ void upload_free(struct upload **u);
 void net_etag(uint64_t blob, char *buf, size_t size);
 int upload_incoming_open(struct net *n);
 void upload_incoming_close(struct net *n);
+
+/* mountop.c: the VFS calls on the daemon's own mount, in helper
+ * processes, so that a killed daemon never waits on itself. */
+#define NET_MOUNTOP_HELPERS 4         /* helper processes */
+#define NET_INCOMING_DIR ".landing/incoming"
+int mountop_open(struct net *n);
+void mountop_close(struct net *n);
+int mountop_publish(struct net *n, const char *incoming_name, const char *path,
+		    bool noreplace, bool replaced_hint, bool *replaced);
+int mountop_unlink(struct net *n, const char *incoming_name);
 
 /* frontdoor.c and ingest.c: one plain-TCP client connection, owned by the
  * front door or by one splice worker, never by both at once. */

@@ -24,13 +24,20 @@
  * .landing/incoming/ (one transaction; /.landing/ is reserved and never
  * addressable over HTTP), then rename(2)d through the mount to its final
  * name: the kernel locks both directories, sends FUSE_RENAME to this same
- * daemon (served by a FUSE worker, never by the calling thread) and, on
- * success, raises IN_MOVED_TO in the target directory. Conditionals map
- * onto the rename: If-None-Match: * is RENAME_NOREPLACE (atomic in the
- * store); If-Match is checked and renamed under a per-path lock that every
- * network publish takes, so two uploads never interleave there. A failed
- * rename unlinks the incoming name through the mount. Leftovers of a crash
- * between the two steps are removed by upload_incoming_open() at start.
+ * daemon (served by a FUSE worker; the rename is made by a helper process,
+ * see below) and, on success, raises IN_MOVED_TO in the target directory.
+ * Conditionals map onto the rename: If-None-Match: * is RENAME_NOREPLACE
+ * (atomic in the store); If-Match is checked and renamed under a per-path
+ * lock that every network publish takes, so two uploads never interleave
+ * there. A failed rename unlinks the incoming name through the mount.
+ * Leftovers of a crash between the two steps are removed by
+ * upload_incoming_open() at start.
+ *
+ * The calls on the mount (open, rename, mkdir, unlink) are made by helper
+ * processes (mountop.c), never by a thread of the daemon: a daemon thread
+ * waiting on its own mount would keep a killed daemon from ever exiting.
+ * The store work (the incoming publish, the per-path lock, If-Match)
+ * stays here.
  */
 #include "net_int.h"
 
@@ -40,7 +47,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,10 +54,9 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-#define INCOMING_DIR ".landing/incoming"
+#define INCOMING_DIR NET_INCOMING_DIR
 #define PUBLISH_STRIPES 64
 #define DIGEST_STEP (8u << 20) /* hash every this many bytes received */
 #define RETRY_AFTER 1          /* seconds, with 503 */
@@ -473,91 +478,31 @@ static unsigned stripe_of(const char *path)
 	return h % PUBLISH_STRIPES;
 }
 
-/* open_beneath() opens directory path under dirfd, following no symlink
- * and never leaving dirfd's tree or mount: a symlink made through the
- * mount (say a -> /etc) must not carry an upload out of the store. */
-static int open_beneath(int dirfd, const char *path)
-{
-	struct open_how how = {
-		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-			   RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS,
-	};
-	long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-
-	return fd < 0 ? -errno : (int)fd;
-}
-
-/* mount_root() opens the mount point, if it is still the mount this net
- * was started on (not, after an unmount, the directory beneath it). */
-static int mount_root(struct net *n)
-{
-	struct statx stx;
-	int fd = open(n->mountpoint, O_PATH | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	/* DONT_SYNC: the device number is the superblock's, no round trip
-	 * to the daemon is needed for it. */
-	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_INO,
-		  &stx) < 0 || stx.stx_dev_major != n->mnt_dev_major ||
-	    stx.stx_dev_minor != n->mnt_dev_minor) {
-		close(fd);
-		return -ESHUTDOWN;
-	}
-	return fd;
-}
-
-/* open_parent() opens the directory holding path's last component under
- * root, creating missing directories through the mount (watchers see
- * them too) when mkdirs. *base gets the last component. */
-static int open_parent(int root, const char *path, bool mkdirs,
-		       const char **base)
-{
-	char buf[LF_MAX_PATH + 1];
-	char *slash, *comp, *next;
-	int fd, nfd;
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	slash = strrchr(buf, '/');
-	*base = slash == NULL ? path : path + (slash - buf) + 1;
-	if (slash == NULL)
-		return open_beneath(root, ".");
-	*slash = '\0';
-	if (!mkdirs)
-		return open_beneath(root, buf);
-	fd = open_beneath(root, ".");
-	for (comp = buf; fd >= 0 && comp != NULL; comp = next) {
-		next = strchr(comp, '/');
-		if (next != NULL)
-			*next++ = '\0';
-		if (mkdirat(fd, comp, 0755) < 0 && errno != EEXIST) {
-			nfd = -errno;
-		} else {
-			nfd = open_beneath(fd, comp);
-		}
-		close(fd);
-		fd = nfd;
-	}
-	return fd;
-}
-
 /*
  * publish_mount() publishes the staged blob under a unique incoming name,
- * then renames it through the mount to u_path (see the top of the file).
- * *replaced tells whether a file was replaced.
+ * then has a helper process rename it through the mount to u_path (see
+ * the top of the file, and mountop.c for why not this thread). *replaced
+ * tells whether a file was replaced.
  */
 static int publish_mount(struct upload *u, const struct store_publish *tmpl,
 			 struct store_attr *attr, bool *replaced)
 {
 	struct net *n = u->u_net;
 	struct store_ctx ctx = { getuid(), getgid(), STORE_ORIGIN_NET };
+	/* The incoming publish is reported to the change hook as made
+	 * through the mount, so the kernel is not told about it: it cannot
+	 * have this fresh name cached, and invalidating it would wait for
+	 * the lock on .landing/incoming that every rename in flight from it
+	 * holds. A daemon thread waiting there would keep a killed daemon
+	 * alive, as a thread calling into the mount would. The file's own
+	 * landing record still says NET (landing_fill()). */
+	struct store_ctx ictx = { getuid(), getgid(), STORE_ORIGIN_LOCAL };
 	struct store_publish pub = *tmpl;
-	const char *base = NULL;
+	struct store_attr cur;
 	char name[48];
 	pthread_mutex_t *m;
-	int rc, root, sfd = -1, pfd = -1;
-	bool dummy;
+	bool dummy, hint;
+	int rc, urc;
 
 	snprintf(name, sizeof(name), "%016" PRIx64 ".%" PRIu64,
 		 (uint64_t)n->start_ns,
@@ -566,84 +511,37 @@ static int publish_mount(struct upload *u, const struct store_publish *tmpl,
 	pub.name = name;
 	pub.path = NULL;
 	pub.flags = 0;
-	rc = store_publish(n->st, &ctx, &u->u_stage, &pub, attr, &dummy);
+	rc = store_publish(n->st, &ictx, &u->u_stage, &pub, attr, &dummy);
 	if (rc < 0)
 		return rc;
-	root = mount_root(n);
-	if (root < 0) {
-		rc = root;
-		goto err_unlink;
-	}
-	sfd = open_beneath(root, INCOMING_DIR);
-	if (sfd < 0) {
-		rc = sfd;
-		goto err_close;
-	}
 
 	m = &n->plocks->pl_m[stripe_of(u->u_path)];
 	pthread_mutex_lock(m);
 	if (u->u_if_match) {
-		struct store_attr cur;
-
 		rc = store_lookup_path(n->st, u->u_path, &cur);
 		if (rc == -ENOENT || (rc == 0 && cur.blob != u->u_if_blob))
 			rc = -ESTALE;
 		if (rc < 0)
 			goto err_unlock;
 	}
-	pfd = open_parent(root, u->u_path, false, &base);
-	if (pfd == -ENOENT)
-		pfd = open_parent(root, u->u_path, true, &base);
-	if (pfd < 0) {
-		rc = pfd;
-		goto err_unlock;
-	}
-	/* A plain rename when a file is there now (one round trip to the
-	 * daemon); RENAME_NOREPLACE otherwise, so that "created" is exact,
-	 * and always with If-None-Match: *. */
-	{
-		struct store_attr cur;
-
-		*replaced = !u->u_noreplace &&
-			    store_lookup_path(n->st, u->u_path, &cur) == 0;
-	}
-	rc = renameat2(sfd, name, pfd, base, *replaced ? 0 : RENAME_NOREPLACE);
-	if (rc < 0 && errno == EEXIST && !u->u_noreplace) {
-		*replaced = true;
-		rc = renameat2(sfd, name, pfd, base, 0);
-	}
-	rc = rc < 0 ? -errno : 0;
+	/* The helper tries a plain rename first when a file is there now
+	 * (one round trip to the daemon), RENAME_NOREPLACE otherwise, so
+	 * that "created" is exact; always RENAME_NOREPLACE with
+	 * If-None-Match: *. */
+	hint = !u->u_noreplace &&
+	       store_lookup_path(n->st, u->u_path, &cur) == 0;
+	rc = mountop_publish(n, name, u->u_path, u->u_noreplace, hint,
+			     replaced);
 	if (rc < 0)
 		goto err_unlock;
 	pthread_mutex_unlock(m);
-	close(pfd);
-	close(sfd);
-	close(root);
 	return 0;
 
 err_unlock:
 	pthread_mutex_unlock(m);
-	if (pfd >= 0)
-		close(pfd);
-err_close:
 	/* Through the mount when possible, so the kernel's cache agrees. */
-	if (sfd < 0 || unlinkat(sfd, name, 0) < 0) {
-		int urc = store_unlink(n->st, &ctx, n->incoming_ino, name);
-
-		if (urc < 0)
-			lf_err(-urc, "%s: removing %s/%s", __func__,
-			       INCOMING_DIR, name);
-	}
-	if (sfd >= 0)
-		close(sfd);
-	close(root);
-	return rc;
-
-err_unlink:
-	rc = rc < 0 ? rc : -EIO;
-	{
-		int urc = store_unlink(n->st, &ctx, n->incoming_ino, name);
-
+	if (mountop_unlink(n, name) < 0) {
+		urc = store_unlink(n->st, &ctx, n->incoming_ino, name);
 		if (urc < 0)
 			lf_err(-urc, "%s: removing %s/%s", __func__,
 			       INCOMING_DIR, name);

@@ -14,6 +14,7 @@ set -euo pipefail
 : "${LF_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 
 LF_PID=""
+LF_CONN=""
 T=""
 
 fail() {
@@ -76,6 +77,7 @@ lf_wait_up() {
 			fail "daemon exited during start-up"
 		fi
 		if mountpoint -q "$MNT"; then
+			LF_CONN=$(mountpoint -d "$MNT" | cut -d: -f2)
 			if [ "${LF_NO_HTTP:-0}" = 1 ] ||
 			   curl -s -o /dev/null "$URL/.landing/health"; then
 				return 0
@@ -104,6 +106,8 @@ lf_stop() {
 	if kill -0 "$LF_PID" 2>/dev/null; then
 		note "daemon did not exit in 10 s; killing it"
 		kill -KILL "$LF_PID" 2>/dev/null || true
+		sleep 1
+		kill -0 "$LF_PID" 2>/dev/null && lf_abort
 		rc=1
 	fi
 	wait "$LF_PID" 2>/dev/null || rc=$?
@@ -112,10 +116,31 @@ lf_stop() {
 	return $rc
 }
 
+# lf_abort: abort the mount's FUSE connection (fusectl). A daemon killed
+# while one of its own threads waits on its own mount (the publish rename)
+# cannot exit until the connection is aborted: that thread sleeps
+# uninterruptibly, so /dev/fuse never closes by itself. LF_NO_ABORT=1
+# disables it, so that a test can show the daemon dies on its own.
+lf_abort() {
+	[ "${LF_NO_ABORT:-0}" = 1 ] && return 0
+	[ -n "$LF_CONN" ] || return 0
+	mountpoint -q /sys/fs/fuse/connections ||
+		mount -t fusectl none /sys/fs/fuse/connections 2>/dev/null || true
+	[ -e "/sys/fs/fuse/connections/$LF_CONN/abort" ] &&
+		echo 1 >"/sys/fs/fuse/connections/$LF_CONN/abort" 2>/dev/null
+	return 0
+}
+
 # lf_kill: SIGKILL the daemon (a crash) and clear the dead mount.
 lf_kill() {
+	local i
 	[ -n "$LF_PID" ] || return 0
 	kill -KILL "$LF_PID" 2>/dev/null || true
+	for i in $(seq 1 20); do
+		kill -0 "$LF_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$LF_PID" 2>/dev/null && lf_abort
 	wait "$LF_PID" 2>/dev/null || true
 	LF_PID=""
 	fusermount3 -uz "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null || true
