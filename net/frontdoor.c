@@ -61,18 +61,24 @@ struct frontdoor {
 
 /* ---- connections -------------------------------------------------------- */
 
-static void peer_format(const struct sockaddr_storage *ss, char *buf,
-			size_t size)
+/*
+ * peer_format() writes a peer address as "1.2.3.4:port" or "[v6]:port",
+ * or "-" when sa is NULL or neither family. Any thread.
+ */
+void peer_format(const struct sockaddr *sa, char *buf, size_t size)
 {
 	char host[INET6_ADDRSTRLEN] = "?";
 
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const void *)ss;
+	snprintf(buf, size, "-");
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)sa;
 
 		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
 		snprintf(buf, size, "[%s]:%u", host, ntohs(a->sin6_port));
-	} else {
-		const struct sockaddr_in *a = (const void *)ss;
+	} else if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)sa;
 
 		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
 		snprintf(buf, size, "%s:%u", host, ntohs(a->sin_port));
@@ -308,7 +314,7 @@ static void accept_all(struct frontdoor *f, int lfd)
 		c->c_fd = fd;
 		memcpy(&c->c_addr, &ss, sl);
 		c->c_addrlen = sl;
-		peer_format(&ss, c->c_peer, sizeof(c->c_peer));
+		peer_format((struct sockaddr *)&ss, c->c_peer, sizeof(c->c_peer));
 		if ((unsigned)__atomic_add_fetch(&n->nconns, 1,
 						 __ATOMIC_SEQ_CST) >
 		    n->cfg->max_connections) {

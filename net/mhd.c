@@ -52,26 +52,12 @@ static const char *mhd_header(void *arg, const char *name)
 	return MHD_lookup_connection_value(arg, MHD_HEADER_KIND, name);
 }
 
-static void peer_of(struct MHD_Connection *conn, char *buf, size_t size)
+void mhd_peer(struct MHD_Connection *conn, char *buf, size_t size)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	char host[INET6_ADDRSTRLEN] = "?";
 
-	snprintf(buf, size, "?");
-	if (ci == NULL || ci->client_addr == NULL)
-		return;
-	if (ci->client_addr->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const void *)ci->client_addr;
-
-		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-		snprintf(buf, size, "[%s]:%u", host, ntohs(a->sin6_port));
-	} else if (ci->client_addr->sa_family == AF_INET) {
-		const struct sockaddr_in *a = (const void *)ci->client_addr;
-
-		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-		snprintf(buf, size, "%s:%u", host, ntohs(a->sin_port));
-	}
+	peer_format(ci != NULL ? ci->client_addr : NULL, buf, size);
 }
 
 /* answer() queues the reply r: the same status, headers and one-line
@@ -134,7 +120,7 @@ static enum MHD_Result put_begin(struct net *n, struct MHD_Connection *conn,
 
 	r->r_kind = MHD_REQ_PUT;
 	r->r_start_ns = net_now_ns();
-	peer_of(conn, r->r_peer, sizeof(r->r_peer));
+	mhd_peer(conn, r->r_peer, sizeof(r->r_peer));
 	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 					 MHD_HTTP_HEADER_CONTENT_LENGTH);
 	te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,

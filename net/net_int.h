@@ -307,6 +307,7 @@ struct conn {
 };
 
 /* frontdoor.c */
+void peer_format(const struct sockaddr *sa, char *buf, size_t size);
 enum head_result {
 	HEAD_WAIT, HEAD_GONE, HEAD_HANDOVER, HEAD_PUT, HEAD_REFUSE,
 };
@@ -327,6 +328,8 @@ int conn_respond(struct net *n, struct conn *c, const struct upload_reply *r,
 int64_t net_now_ns(void);
 
 /* mhd.c */
+/* mhd_peer() writes conn's peer address (peer_format()). */
+void mhd_peer(struct MHD_Connection *conn, char *buf, size_t size);
 int mhd_start(struct net *n);
 void mhd_stop(struct net *n);
 /*

@@ -1049,28 +1049,6 @@ static enum MHD_Result dispatch(struct net *n, struct MHD_Connection *conn,
 			   SERVE_ALLOW);
 }
 
-static void peer_of(struct MHD_Connection *conn, char *buf, size_t size)
-{
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
-		conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	char host[INET6_ADDRSTRLEN] = "?";
-
-	snprintf(buf, size, "-");
-	if (ci == NULL || ci->client_addr == NULL)
-		return;
-	if (ci->client_addr->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const void *)ci->client_addr;
-
-		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-		snprintf(buf, size, "[%s]:%u", host, ntohs(a->sin6_port));
-	} else if (ci->client_addr->sa_family == AF_INET) {
-		const struct sockaddr_in *a = (const void *)ci->client_addr;
-
-		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-		snprintf(buf, size, "%s:%u", host, ntohs(a->sin_port));
-	}
-}
-
 /*
  * serve_request() answers every request libmicrohttpd serves except PUT
  * (see net_int.h). url is the request target's path as received (percent-
@@ -1099,7 +1077,7 @@ enum MHD_Result serve_request(struct net *n, struct MHD_Connection *conn,
 		code = (int)ci->http_status;
 	secs = (double)(t1.tv_sec - t0.tv_sec) +
 	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	peer_of(conn, peer, sizeof(peer));
+	mhd_peer(conn, peer, sizeof(peer));
 	lf_access("%s %s %s %d %llu %.3f", peer, method, url, code,
 		  strcmp(method, "HEAD") == 0 ? 0ULL :
 						(unsigned long long)queued_bytes,
