@@ -259,6 +259,7 @@ int tls_start(struct net *n)
 		MHD_OPTION_HTTPS_MEM_KEY, t->t_key,
 		MHD_OPTION_NOTIFY_COMPLETED, mhd_on_completed, n,
 		MHD_OPTION_UNESCAPE_CALLBACK, tls_unescape, NULL,
+		MHD_OPTION_URI_LOG_CALLBACK, mhd_on_uri, n,
 		MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
 		MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout,
 		MHD_OPTION_THREAD_POOL_SIZE, cfg->mhd_threads,
