@@ -88,18 +88,30 @@ static inline int rc_send(int fd, const char *s)
 	return send(fd, s, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
 }
 
-/* rc_open_out() makes the file for request number i in dir and removes
- * the previous one. */
-static inline int rc_open_out(const char *dir, unsigned long i)
+/*
+ * rc_open_out() makes a new file for the next request in dir; rc_publish()
+ * then renames it over the previous one, as landingfs and nginx replace a
+ * file only once its body has arrived. (Removing the old file before
+ * writing the new one would let the writer reuse the pages just freed,
+ * which a receiver that keeps the old version until the end cannot do; on
+ * a VM that returns freed memory to its host, that alone changes the cost
+ * of the copy into the page cache severalfold.)
+ */
+static inline int rc_open_out(const char *dir)
 {
 	char path[4096];
 
-	if (i > 0) {
-		snprintf(path, sizeof(path), "%s/recv.%lu", dir, i - 1);
-		unlink(path);
-	}
-	snprintf(path, sizeof(path), "%s/recv.%lu", dir, i);
+	snprintf(path, sizeof(path), "%s/recv.new", dir);
 	return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+}
+
+static inline int rc_publish(const char *dir)
+{
+	char from[4096], to[4096];
+
+	snprintf(from, sizeof(from), "%s/recv.new", dir);
+	snprintf(to, sizeof(to), "%s/recv", dir);
+	return rename(from, to);
 }
 
 /* rc_serve() accepts connections one at a time and, for each request with
@@ -108,7 +120,6 @@ static inline int rc_open_out(const char *dir, unsigned long i)
 static inline int rc_serve(int argc, char **argv,
 			   int (*body)(int sock, int out, long long len))
 {
-	unsigned long n = 0;
 	int lfd;
 
 	if (argc != 3) {
@@ -135,13 +146,15 @@ static inline int rc_serve(int argc, char **argv,
 				break;
 			if (cont && rc_send(c, "HTTP/1.1 100 Continue\r\n\r\n") < 0)
 				break;
-			out = rc_open_out(argv[2], n++);
+			out = rc_open_out(argv[2]);
 			if (out < 0 || body(c, out, len) < 0) {
 				if (out >= 0)
 					close(out);
 				break;
 			}
 			close(out);
+			if (rc_publish(argv[2]) < 0)
+				break;
 			if (rc_send(c, "HTTP/1.1 201 Created\r\n"
 				    "Content-Length: 0\r\n\r\n") < 0)
 				break;
