@@ -633,7 +633,8 @@ int upload_finish(struct upload *u)
 	pub.mode = 0644;
 	pub.dir_mode = 0755;
 	landing_fill(u, &got, &pub.landing);
-	if (n->mountpoint != NULL && !n->cfg->publish_direct)
+	if (n->mountpoint != NULL && !n->cfg->publish_direct &&
+	    n->incoming_ino != 0)
 		rc = publish_mount(u, &pub, &attr, &replaced);
 	else
 		rc = publish_store(u, &pub, &attr, &replaced);
@@ -718,11 +719,17 @@ int upload_incoming_open(struct net *n)
 	if (rc == -ENOENT)
 		rc = store_mkdir(n->st, &ctx, STORE_ROOT_INO, ".landing", 0700,
 				 &a);
-	if (rc < 0)
-		return rc;
-	rc = store_lookup(n->st, a.ino, "incoming", &a);
-	if (rc == -ENOENT)
-		rc = store_mkdir(n->st, &ctx, a.ino, "incoming", 0700, &a);
+	if (rc == 0) {
+		rc = store_lookup(n->st, a.ino, "incoming", &a);
+		if (rc == -ENOENT)
+			rc = store_mkdir(n->st, &ctx, a.ino, "incoming", 0700,
+					 &a);
+	}
+	/* A read-only store takes no upload (each PUT is refused with the
+	 * store's -EROFS), so it needs no incoming directory: publish_store()
+	 * answers for it. */
+	if (rc == -EROFS)
+		return 0;
 	if (rc < 0)
 		return rc;
 	n->incoming_ino = a.ino;
@@ -746,7 +753,8 @@ int upload_incoming_open(struct net *n)
 			break;
 	}
 	free(ents);
-	return rc;
+	/* On a read-only store the leftovers stay until a writable start. */
+	return rc == -EROFS ? 0 : rc;
 }
 
 /* upload_incoming_close() frees the per-path locks. Accepts a net whose
