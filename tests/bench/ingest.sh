@@ -117,12 +117,23 @@ head -c $((size_mib << 20)) /dev/urandom > "$T/src"
 cat "$T/src" > /dev/null
 gib=$(echo "$size_mib / 1024" | bc -l)
 
+# warm_memory: write and free as much memory as one body needs, just before
+# a timed PUT. This VM gives freed memory back to its host within seconds,
+# and the first writer to touch such memory pays for faulting it back in:
+# without this, whichever receiver happens to follow a freeing step (its
+# own replace, or the previous receiver's) looks several times cheaper.
+warm_memory() {
+	dd if=/dev/zero of=/dev/shm/lf-bench-warm bs=1M count="$size_mib" status=none
+	rm -f /dev/shm/lf-bench-warm
+}
+
 # put_once NAME PID URL [CURL ARGS]: one PUT of $T/src; appends
 # "GB/s CPU-s/GiB" to $T/r.NAME.
 put_once() {
 	local name=$1 pid=$2 url=$3 c0 c1 out code t
 	shift 3
 	sync
+	warm_memory
 	c0=$(ticks "$pid")
 	out=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' "$@" -T "$T/src" "$url")
 	c1=$(ticks "$pid")
