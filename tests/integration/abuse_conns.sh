@@ -17,13 +17,6 @@ RAW=$LF_TEST_PROGS/rawhttp
 lf_setup
 lf_start
 
-alive() {
-	local c
-	kill -0 "$LF_PID" 2>/dev/null || fail "$1: the daemon died"
-	c=$(curl -s -m 5 -o "$T/reply" -w '%{http_code}' "$URL/.landing/health" || true)
-	[ "$c" = 200 ] || fail "$1: the daemon answers $c ($(head -c 100 "$T/reply"))"
-}
-
 head -c $((1 << 20)) /dev/urandom >"$T/one"
 
 # upload NAME BOUND: PUT $T/one to /conns/NAME, retrying on 503 for up to
@@ -48,11 +41,11 @@ hold() {
 	"$RAW" -n "$n" -m "$mode" -T "$secs" 127.0.0.1 "$PORT" >"$T/$mode.out" &
 	h=$!
 	sleep 3
-	alive "$n $mode connections"
+	lf_alive "$n $mode connections"
 	upload "$name" "$bound"
 	wait "$h" || fail "$mode: the slow client failed"
 	note "$mode: $(cat "$T/$mode.out")"
-	alive "after $n $mode connections"
+	lf_alive "after $n $mode connections"
 	# The slow clients have closed their connections: within 3 s they no
 	# longer count against the connection limit.
 	local i c

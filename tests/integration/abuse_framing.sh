@@ -17,18 +17,6 @@ RAW=$LF_TEST_PROGS/rawhttp
 lf_setup
 lf_start
 
-alive() {
-	kill -0 "$LF_PID" 2>/dev/null || fail "$1: the daemon died"
-	curl -sf -m 5 -o /dev/null "$URL/.landing/health" ||
-		fail "$1: the daemon stopped answering"
-}
-
-status() {
-	local c
-	c=$(printf '%s' "$1" | sed -n '1s/^HTTP\/1\.[01] \([0-9][0-9][0-9]\).*/\1/p')
-	echo "${c:-none}"
-}
-
 # expect NAME WANT PART...: send the parts, then the first response's status
 # must match the regex WANT ("none": the server closed or said nothing).
 ncases=0
@@ -37,7 +25,7 @@ expect() {
 	local name=$1 want=$2 out s
 	shift 2
 	out=$("$RAW" -w 3000 127.0.0.1 "$PORT" "$@")
-	s=$(status "$out")
+	s=$(http_status "$out")
 	# Every mismatch is collected, so that one run shows them all.
 	if ! [[ "$s" =~ ^($want)$ ]]; then
 		wrong+=("$name: got $s, want $want: $(printf '%s' "$out" | head -n 1 | tr -d '\r')")
@@ -51,7 +39,7 @@ expect() {
 	fi
 	LAST=$out
 	ncases=$((ncases + 1))
-	alive "$name"
+	lf_alive "$name"
 }
 
 # Connection: close, so that each probe ends when its answer is sent.
@@ -69,7 +57,7 @@ expect "HTTP/9.9"              '400|505'      'PUT /abuse/f HTTP/9.9\r\n'"$H"'Co
 expect "binary request line"   '400|none'     '\x01\x02\x03\xff\xfe garbage\r\n\r\n' @shut
 expect "method too long"       '400|405|501|none' "@fill=8000=A" ' /abuse/f HTTP/1.1\r\n'"$H"'\r\n' @shut
 expect "unknown method"        '405|501'      'BREW /abuse/f HTTP/1.1\r\n'"$H"'\r\n'
-if [[ "$(status "$LAST")" = 405 ]]; then
+if [[ "$(http_status "$LAST")" = 405 ]]; then
 	printf '%s' "$LAST" | grep -aqi '^Allow:' || fail "405 without Allow"
 fi
 expect "lower-case method"     '400|405|501'  'put /abuse/f HTTP/1.1\r\n'"$H"'Content-Length: 1\r\n\r\nx'
@@ -146,14 +134,14 @@ out=$("$RAW" -w 3000 127.0.0.1 "$PORT" \
 codes=$(printf '%s' "$out" | grep -aoE '^HTTP/1\.[01] [0-9]{3}' | cut -d' ' -f2 | tr '\n' ' ')
 [[ "$codes" =~ ^201\ (400\ )?$ ]] || fail "pipelined garbage: got '$codes', want '201' then '400' or a close"
 [ "$(cat "$MNT/abuse/pipelined")" = abc ] || fail "pipelined: the good upload is not intact"
-alive "pipelined garbage"
+lf_alive "pipelined garbage"
 
 # The same with the garbage after a GET (on libmicrohttpd's side).
 out=$("$RAW" -w 3000 127.0.0.1 "$PORT" \
 	'GET /abuse/pipelined HTTP/1.1\r\nHost: x\r\n\r\n' 'GARBAGE\r\n\r\n' @shut)
 codes=$(printf '%s' "$out" | grep -aoE '^HTTP/1\.[01] [0-9]{3}' | cut -d' ' -f2 | tr '\n' ' ')
 [[ "$codes" =~ ^200\ (400\ )?$ ]] || fail "GET then garbage: got '$codes'"
-alive "GET then garbage"
+lf_alive "GET then garbage"
 
 # -- a thousand requests on one connection: PUTs (spliced), then
 # alternating GET and PUT (handed over to libmicrohttpd after the first GET).
@@ -181,7 +169,7 @@ else
 	[ "$(cat "$MNT/abuse/many2")" = many2 ] || fail "many2: not intact"
 fi
 [ "$(cat "$MNT/abuse/many")" = many ] || fail "many: not intact"
-alive "a thousand requests"
+lf_alive "a thousand requests"
 
 [ "${#wrong[@]}" = 0 ] || {
 	printf 'WRONG: %s\n' "${wrong[@]}" >&2

@@ -15,19 +15,6 @@ RAW=$LF_TEST_PROGS/rawhttp
 lf_setup
 lf_start
 
-alive() {
-	kill -0 "$LF_PID" 2>/dev/null || fail "$1: the daemon died"
-	curl -sf -m 5 -o /dev/null "$URL/.landing/health" ||
-		fail "$1: the daemon stopped answering"
-}
-
-# status OUTPUT: the status code of the first response, or "none".
-status() {
-	local c
-	c=$(printf '%s' "$1" | sed -n '1s/^HTTP\/1\.[01] \([0-9][0-9][0-9]\).*/\1/p')
-	echo "${c:-none}"
-}
-
 long=$(printf 'n%.0s' $(seq 1 256))          # one name of 256 bytes
 longpath=$(for _ in $(seq 1 22); do printf '%s/' "$(printf 'p%.0s' $(seq 1 200))"; done)x
 
@@ -76,7 +63,7 @@ for t in "${targets[@]}"; do
 	n=$((n + 1))
 	out=$("$RAW" -w 3000 127.0.0.1 "$PORT" \
 		"PUT $t HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 5\r\n\r\nhello")
-	s=$(status "$out")
+	s=$(http_status "$out")
 	[ "$s" = 400 ] || fail "PUT '${t:0:80}': got $s, want 400: $(printf '%s' "$out" | head -c 200)"
 	# The same on a connection handed over to libmicrohttpd by a GET.
 	out=$("$RAW" -w 3000 127.0.0.1 "$PORT" \
@@ -94,7 +81,7 @@ for t in "${targets[@]}"; do
 	*) fail "GET then PUT '${t:0:80}' on one connection: got '$codes', want '200 400'" ;;
 	esac
 	out=$("$RAW" -w 3000 127.0.0.1 "$PORT" "GET $t HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-	s=$(status "$out")
+	s=$(http_status "$out")
 	case "$t" in
 	/.landing/escape | /%2elanding/escape) [[ "$s" =~ ^(400|404)$ ]] ||
 		fail "GET '$t': got $s, want 400 or 404" ;;
@@ -104,7 +91,7 @@ for t in "${targets[@]}"; do
 		fail "GET '${t:0:80}' served /etc/passwd"
 	fi
 done
-alive "after $n traversal targets"
+lf_alive "after $n traversal targets"
 [ "$closed_after_get" = 0 ] ||
 	note "GET answers closed the connection: PUTs on a handed-over connection were not reached"
 

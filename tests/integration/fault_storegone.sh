@@ -19,11 +19,6 @@ printf 'before\n' >"$T/before"
 head -c $((2 << 20)) /dev/urandom >"$T/big"
 curl -sf -o /dev/null -T "$T/before" "$URL/g/before" || fail "first upload"
 
-alive() {
-	kill -0 "$LF_PID" 2>/dev/null || fail "$1: the daemon died"
-	curl -s -m 5 -o /dev/null "$URL/.landing/health" ||
-		fail "$1: the daemon stopped answering"
-}
 code() { curl -s -m 20 -o "$T/reply" -w '%{http_code}' "$@" || true; }
 
 # -- read-only
@@ -42,8 +37,7 @@ timeout 20 dd if="$T/big" of="$MNT/g/ro-local" bs=1M conv=fsync 2>"$T/dd.err" ||
 [ "$rc" != 124 ] || fail "a local write into a read-only store hung"
 note "local write to a read-only store: $(tail -n 1 "$T/dd.err")"
 timeout 10 ls -la "$MNT/g" >/dev/null || fail "ls hung or failed on a read-only store"
-alive "read-only store"
-
+lf_alive "read-only store" any
 find "$STORE" -type d -exec chattr -i {} +
 rm -f "$MNT/g/ro-local" 2>/dev/null || true
 s=$(code -T "$T/big" "$URL/g/after-ro")
@@ -64,6 +58,6 @@ timeout 20 dd if="$T/big" of="$MNT/g/gone-local" bs=1M conv=fsync 2>/dev/null ||
 [ "$rc" != 0 ] || fail "a local write into a removed store succeeded"
 [ "$rc" != 124 ] || fail "a local write into a removed store hung"
 timeout 10 ls -la "$MNT/g" >/dev/null 2>&1 || [ "$?" != 124 ] || fail "ls hung on a removed store"
-alive "removed store"
+lf_alive "removed store" any
 lf_stop || fail "the daemon did not stop cleanly after its store was removed"
 echo "fault_storegone: read-only and removed stores refused cleanly"

@@ -192,6 +192,28 @@ lf_cleanup() {
 	exit $rc
 }
 
+# lf_alive WHAT [any]: fail unless the daemon still runs and its health
+# endpoint answers 200 (with "any": answers at all, for a store that has
+# been taken away and reports 503).
+lf_alive() {
+	local c
+	kill -0 "$LF_PID" 2>/dev/null || fail "$1: the daemon died"
+	c=$(curl -s -m 5 -o "$T/health" -w '%{http_code}' "$URL/.landing/health" || true)
+	if [ "${2:-}" = any ]; then
+		[ "$c" != 000 ] || fail "$1: the daemon stopped answering"
+	else
+		[ "$c" = 200 ] || fail "$1: the daemon answers $c ($(head -c 100 "$T/health"))"
+	fi
+}
+
+# http_status OUTPUT: the status code of the first response in OUTPUT (raw
+# HTTP), or "none".
+http_status() {
+	local c
+	c=$(printf '%s' "$1" | sed -n '1s/^HTTP\/1\.[01] \([0-9][0-9][0-9]\).*/\1/p')
+	echo "${c:-none}"
+}
+
 # sha FILE: the sha-256 of FILE, hex.
 sha() {
 	sha256sum "$1" | cut -d' ' -f1
