@@ -679,6 +679,20 @@ static int split_parent(struct net *n, const char *path, uint64_t *parent,
 	return 0;
 }
 
+/* lookup_entry() looks up the existing entry path (not the root) and its
+ * parent directory; a path through a file is -ENOENT, as a missing one. */
+static int lookup_entry(struct net *n, const char *path, struct store_attr *a,
+			uint64_t *parent, const char **name)
+{
+	int rc = store_lookup_path(n->st, path, a);
+
+	if (rc == -ENOTDIR)
+		rc = -ENOENT;
+	if (rc == 0)
+		rc = split_parent(n, path, parent, name);
+	return rc;
+}
+
 /*
  * delete_tree() removes everything inside directory dir, depth first.
  * Entries are taken in store_readdir()'s stable order, so the cursor stays
@@ -741,11 +755,7 @@ static enum MHD_Result serve_delete(struct net *n,
 		return serve_reply(conn, MHD_HTTP_FORBIDDEN,
 				   "the root directory cannot be deleted",
 				   NULL, NULL);
-	rc = store_lookup_path(n->st, path, &a);
-	if (rc == -ENOTDIR)
-		rc = -ENOENT;
-	if (rc == 0)
-		rc = split_parent(n, path, &parent, &name);
+	rc = lookup_entry(n, path, &a, &parent, &name);
 	if (rc < 0)
 		return reply_errno(conn, rc);
 	if ((a.mode & S_IFMT) != S_IFDIR) {
@@ -906,11 +916,7 @@ static enum MHD_Result serve_move(struct net *n, struct MHD_Connection *conn,
 		return serve_reply(conn, MHD_HTTP_FORBIDDEN,
 				   "source and destination are the same",
 				   NULL, NULL);
-	rc = store_lookup_path(n->st, path, &a);
-	if (rc == -ENOTDIR)
-		rc = -ENOENT;
-	if (rc == 0)
-		rc = split_parent(n, path, &parent, &name);
+	rc = lookup_entry(n, path, &a, &parent, &name);
 	if (rc < 0)
 		return reply_errno(conn, rc);
 	rc = split_parent(n, dpath, &dparent, &dname);
