@@ -198,7 +198,7 @@ static void store_free(struct store *st)
 	pthread_mutex_destroy(&st->st_q_mu);
 	pthread_mutex_destroy(&st->st_open_mu);
 	pthread_cond_destroy(&st->st_q_cv);
-	pthread_cond_destroy(&st->st_done_cv);
+	free(st->st_unlink);
 	free(st->st_index);
 	free(st->st_dir);
 	free(st);
@@ -271,7 +271,6 @@ int store_open(const struct store_opts *opts, struct store **out)
 	pthread_mutex_init(&st->st_q_mu, NULL);
 	pthread_mutex_init(&st->st_open_mu, NULL);
 	pthread_cond_init(&st->st_q_cv, NULL);
-	pthread_cond_init(&st->st_done_cv, NULL);
 	st->st_dir = strdup(opts->dir);
 	if (!st->st_dir) {
 		rc = -ENOMEM;

@@ -75,6 +75,7 @@ struct store_op {
 	bool op_frees;  /* may free space: runs on the reserve (writer.c) */
 	bool op_skip;   /* not in this transaction (writer.c) */
 	bool op_done;   /* protected by st_q_mu */
+	pthread_cond_t *op_cv; /* the caller waits here for op_done */
 	int op_rc;
 	int64_t op_now; /* the time of the change, set by the writer */
 	struct store_change *op_chg; /* names owned by the op */
@@ -137,8 +138,11 @@ struct store {
 	bool st_writer_started;
 	pthread_mutex_t st_q_mu;
 	pthread_cond_t st_q_cv;    /* the writer waits for ops */
-	pthread_cond_t st_done_cv; /* callers wait for op_done */
 	struct store_op *st_q_head, *st_q_tail; /* protected by st_q_mu */
+	/* Blobs freed by committed ops, unlinked by the writer once their
+	 * callers are woken; writer thread. */
+	uint64_t *st_unlink;
+	size_t st_nunlink, st_unlinkcap;
 	bool st_stopping;                       /* protected by st_q_mu */
 
 	pthread_mutex_t st_open_mu;
