@@ -198,7 +198,6 @@ static void store_free(struct store *st)
 	pthread_mutex_destroy(&st->st_q_mu);
 	pthread_mutex_destroy(&st->st_open_mu);
 	pthread_cond_destroy(&st->st_q_cv);
-	free(st->st_unlink);
 	free(st->st_index);
 	free(st->st_dir);
 	free(st);

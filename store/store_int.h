@@ -139,10 +139,6 @@ struct store {
 	pthread_mutex_t st_q_mu;
 	pthread_cond_t st_q_cv;    /* the writer waits for ops */
 	struct store_op *st_q_head, *st_q_tail; /* protected by st_q_mu */
-	/* Blobs freed by committed ops, unlinked by the writer once their
-	 * callers are woken; writer thread. */
-	uint64_t *st_unlink;
-	size_t st_nunlink, st_unlinkcap;
 	bool st_stopping;                       /* protected by st_q_mu */
 
 	pthread_mutex_t st_open_mu;

@@ -6,14 +6,11 @@
  * by writer_run(). The writer thread owns the write connection. It takes up
  * to st_group_max ops, opens one transaction (BEGIN IMMEDIATE), runs each op
  * inside its own savepoint so that a failing op (EEXIST, ENOTEMPTY, ...)
- * undoes only itself, and commits. Only after the commit does it call the
- * change hook and wake each caller with its own result; then it unlinks
- * the blobs the ops freed, before it takes the next batch. Unlinking a
- * replaced blob frees its pages and extents (tens of milliseconds for a
- * large file), work that no caller needs to wait for. When the commit
- * fails, every op of the batch fails with the commit's error and nothing
- * after-commit happens: the store is exactly as before the batch. (One
- * exception, on a full disk: see retry_freeing.)
+ * undoes only itself, and commits. Only after the commit does it unlink the
+ * blobs the ops freed, call the change hook, and wake each caller with its
+ * own result. When the commit fails, every op of the batch fails with the
+ * commit's error and nothing after-commit happens: the store is exactly as
+ * before the batch. (One exception, on a full disk: see retry_freeing.)
  */
 #include "store_int.h"
 
@@ -97,44 +94,15 @@ struct hook {
 	void *arg;
 };
 
-/* After the commit: queue the op's freed blobs for unlinking, then tell
- * the layers above. */
+/* After the commit: free the op's blobs, then tell the layers above. */
 static void op_after_commit(struct store *st, struct store_op *op,
 			    const struct hook *h)
 {
 	atomic_fetch_add(&st->st_ninodes, op->op_dinodes);
-	for (size_t i = 0; i < op->op_nfree; i++) {
-		if (st->st_nunlink == st->st_unlinkcap) {
-			size_t cap = st->st_unlinkcap ? st->st_unlinkcap * 2
-						      : 16;
-			uint64_t *v = realloc(st->st_unlink, cap * sizeof(*v));
-
-			if (!v) { /* no room to defer it: unlink it now */
-				blob_unlink(st, op->op_free[i]);
-				continue;
-			}
-			st->st_unlink = v;
-			st->st_unlinkcap = cap;
-		}
-		st->st_unlink[st->st_nunlink++] = op->op_free[i];
-	}
+	for (size_t i = 0; i < op->op_nfree; i++)
+		blob_unlink(st, op->op_free[i]);
 	if (h->fn && op->op_nchg)
 		h->fn(h->arg, op->op_chg, op->op_nchg);
-}
-
-/* Unlinks the blobs freed by the last batch, its callers already woken;
- * makes the space reserve again if it was used. Writer thread, before the
- * next batch (so that fsck, itself a batch, never sees them). */
-static void unlink_freed(struct store *st)
-{
-	bool freed = st->st_nunlink > 0;
-
-	for (size_t i = 0; i < st->st_nunlink; i++)
-		blob_unlink(st, st->st_unlink[i]);
-	st->st_nunlink = 0;
-	/* Space came back: make the reserve again if it was used. */
-	if (freed && !st->st_reserve_ok)
-		writer_reserve_make(st);
 }
 
 /* Runs one op inside its savepoint; 0 or the op's -errno. */
@@ -166,6 +134,7 @@ static int run_txn(struct store *st, struct store_op *batch,
 {
 	struct ix_conn *w = st->st_wconn;
 	struct store_op *op;
+	bool freed = false;
 	int rc;
 
 	rc = ix_begin(w, true);
@@ -199,10 +168,15 @@ static int run_txn(struct store *st, struct store_op *batch,
 	for (op = batch; op; op = op->op_next) {
 		if (op->op_skip)
 			continue;
-		if (op->op_rc == 0)
+		if (op->op_rc == 0) {
+			freed |= op->op_nfree > 0;
 			op_after_commit(st, op, h);
+		}
 		op_reset(op);
 	}
+	/* Space came back: make the reserve again if it was used. */
+	if (freed && !st->st_reserve_ok)
+		writer_reserve_make(st);
 	return 0;
 }
 
@@ -316,12 +290,10 @@ static void *writer_main(void *arg)
 		for (op = batch; op; op = next) {
 			next = op->op_next;
 			op->op_done = true;
-			/* Each caller has its own condition: no herd. */
+			/* Each caller waits on its own condition: waking
+			 * one batch wakes no other caller. */
 			pthread_cond_signal(op->op_cv);
 		}
-		pthread_mutex_unlock(&st->st_q_mu);
-		unlink_freed(st);
-		pthread_mutex_lock(&st->st_q_mu);
 	}
 	pthread_mutex_unlock(&st->st_q_mu);
 	return NULL;
