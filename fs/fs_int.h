@@ -18,6 +18,7 @@
 #define LANDINGFS_FS_INT_H
 
 #include "landingfs/fs.h"
+#include "landingfs/reserved.h"
 #include "landingfs/store.h"
 
 #include <fuse_lowlevel.h>
@@ -68,6 +69,8 @@ struct fs {
 	struct fs_itable itable;
 	struct fs_notifier *nt;
 	bool mounted;
+	uid_t self_uid;                /* the daemon's user (reserved.h) */
+	atomic_uint_fast64_t incoming; /* LF_INCOMING_DIR's inode, 0: unknown */
 	/* write_buf counters: relaxed atomics, read by fs_counters(). */
 	atomic_uint_fast64_t splice_writes;
 	atomic_uint_fast64_t splice_bytes;

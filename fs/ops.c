@@ -131,9 +131,50 @@ static void reply_entry(fuse_req_t req, struct fs *fs,
 		fs_inode_forget(&fs->itable, a->ino, 1); /* never arrived */
 }
 
+static bool is_alias(const char *name)
+{
+	return strncmp(name, LF_INCOMING_ALIAS, LF_INCOMING_ALIAS_LEN) == 0;
+}
+
+/* check_name() vets the name of a new entry: not too long, and not an
+ * incoming alias (reserved.h), which no entry may carry. */
 static int check_name(const char *name)
 {
-	return strlen(name) > STORE_MAX_NAME ? -ENAMETOOLONG : 0;
+	if (strlen(name) > STORE_MAX_NAME)
+		return -ENAMETOOLONG;
+	return is_alias(name) ? -EPERM : 0;
+}
+
+/*
+ * resolve_alias() maps an incoming alias (reserved.h) to its entry in
+ * LF_INCOMING_DIR: *parent and *name are replaced when name is one and the
+ * request comes from the daemon's own user. Returns 0 (mapped, or not an
+ * alias) or -ENOENT (an alias anyone else asked for, or no incoming
+ * directory).
+ */
+static int resolve_alias(fuse_req_t req, struct fs *fs, uint64_t *parent,
+			 const char **name)
+{
+	uint64_t dir;
+	struct store_attr a;
+	int rc;
+
+	if (!is_alias(*name))
+		return 0;
+	if (fuse_req_ctx(req)->uid != fs->self_uid)
+		return -ENOENT;
+	dir = atomic_load_explicit(&fs->incoming, memory_order_relaxed);
+	if (dir == 0) {
+		rc = store_lookup_path(fs->st, LF_INCOMING_DIR, &a);
+		if (rc < 0)
+			return rc;
+		dir = a.ino;
+		atomic_store_explicit(&fs->incoming, dir,
+				      memory_order_relaxed);
+	}
+	*parent = dir;
+	*name += LF_INCOMING_ALIAS_LEN;
+	return 0;
 }
 
 /*
@@ -258,12 +299,15 @@ static void fs_op_init(void *userdata, struct fuse_conn_info *conn)
 static void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
+	uint64_t dir = parent;
 	struct store_attr a;
 	int rc;
 
-	rc = check_name(name);
+	rc = strlen(name) > STORE_MAX_NAME ? -ENAMETOOLONG : 0;
 	if (rc == 0)
-		rc = store_lookup(fs->st, parent, name, &a);
+		rc = resolve_alias(req, fs, &dir, &name);
+	if (rc == 0)
+		rc = store_lookup(fs->st, dir, name, &a);
 	if (rc == -ENOENT && fs->opts.negative_timeout > 0) {
 		struct fuse_entry_param e;
 
@@ -488,6 +532,7 @@ static void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			 unsigned int flags)
 {
 	struct store_ctx ctx;
+	uint64_t from = parent;
 	unsigned sflags = 0;
 	int rc;
 
@@ -498,9 +543,12 @@ static void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (flags & RENAME_EXCHANGE)
 		sflags |= STORE_RENAME_EXCHANGE;
 	rc = check_name(newname);
+	/* A publish through the mount: the source is an incoming alias. */
+	if (rc == 0 && !(flags & RENAME_EXCHANGE))
+		rc = resolve_alias(req, fs_of(req), &from, &name);
 	if (rc == 0) {
 		fs_ctx(req, &ctx);
-		rc = store_rename(fs_of(req)->st, &ctx, parent, name, newparent,
+		rc = store_rename(fs_of(req)->st, &ctx, from, name, newparent,
 				  newname, sflags);
 	}
 	fuse_reply_err(req, -rc);
@@ -1088,6 +1136,7 @@ int fs_new(struct store *st, const struct fs_opts *opts, struct fuse_args *args,
 	fuse_set_log_func(fuse_log_to_lf);
 	fs->st = st;
 	fs->opts = *opts;
+	fs->self_uid = geteuid();
 	rc = fs_itable_init(&fs->itable);
 	if (rc < 0)
 		goto err_free;

@@ -30,6 +30,7 @@
 
 #include "landingfs/net.h"
 #include "landingfs/limits.h"
+#include "landingfs/reserved.h"
 #include "landingfs/store.h"
 
 #include <http_parser.h>
@@ -264,7 +265,7 @@ void upload_incoming_close(struct net *n);
 /* mountop.c: the VFS calls on the daemon's own mount, in helper
  * processes, so that a killed daemon never waits on itself. */
 #define NET_MOUNTOP_HELPERS 4         /* helper processes */
-#define NET_INCOMING_DIR ".landing/incoming"
+#define NET_INCOMING_DIR LF_INCOMING_DIR
 int mountop_open(struct net *n);
 void mountop_close(struct net *n);
 int mountop_publish(struct net *n, const char *incoming_name, const char *path,

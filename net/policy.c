@@ -42,6 +42,11 @@ static int check_name(const char *name, size_t len, bool first,
 		*why = "/.landing/ is reserved";
 		return -EINVAL;
 	}
+	if (len >= LF_INCOMING_ALIAS_LEN &&
+	    memcmp(name, LF_INCOMING_ALIAS, LF_INCOMING_ALIAS_LEN) == 0) {
+		*why = "names beginning with " LF_INCOMING_ALIAS " are reserved";
+		return -EINVAL;
+	}
 	return 0;
 }
 

@@ -78,6 +78,17 @@ START_TEST(reserved_prefix)
 	/* Only the first component is reserved. */
 	ck_assert_int_eq(pp("/a/.landing", out, sizeof(out), false, &why), 0);
 	ck_assert_int_eq(pp("/.landingx", out, sizeof(out), false, &why), 0);
+	/* Incoming aliases (reserved.h) are refused at any depth, even
+	 * percent-encoded, and even where /.landing/ is allowed. */
+	ck_assert_int_eq(pp("/a/.landing-incoming.1", out, sizeof(out), false,
+			    &why), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(why, "reserved"));
+	ck_assert_int_eq(pp("/.landing-incoming.x/y", out, sizeof(out), true,
+			    &why), -EINVAL);
+	ck_assert_int_eq(pp("/a/%2elanding-incoming.1", out, sizeof(out),
+			    false, &why), -EINVAL);
+	ck_assert_int_eq(pp("/a/.landing-incoming", out, sizeof(out), false,
+			    &why), 0);
 }
 END_TEST
 
