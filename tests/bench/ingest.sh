@@ -263,8 +263,8 @@ printf 'landingfs vs nginx, 8 connections: %.2fx the PUTs/s (target >= 1.5x)\n' 
 	"$(echo "$(cut -d' ' -f1 "$T/q.landingfs.8" | median) / $(cut -d' ' -f1 "$T/q.nginx.8" | median)" | bc -l)"
 
 # The same with every server process and thread and the client on one CPU:
-# on this VM a wake-up across CPUs costs about 35 us (a pipe round trip
-# between two threads: 1.8 us on one CPU, 40 us across two), and a
+# on this VM a wake-up across CPUs is costly (a pipe round trip between two
+# threads, measured by hand: 1.8 us on one CPU, 40 us across two), and a
 # publish through the mount is a chain of such wake-ups.
 printf '\n-- 4 KiB PUTs per second, servers and client pinned to CPU 0 (%d s each, median of %d)\n' "$rate_secs" "$repeats"
 printf '%-40s %6s %10s %12s\n' server conns PUTs/s CPU-us/PUT
