@@ -69,7 +69,11 @@ struct fs {
 	struct fs_itable itable;
 	struct fs_notifier *nt;
 	bool mounted;
+	char abort_path[64];  /* fusectl abort file of the connection, or "" */
+	int guard_fd;         /* the guardian's pipe (guardian.c) */
+	pid_t guard_pid;      /* 0: no guardian */
 	uid_t self_uid;                /* the daemon's user (reserved.h) */
+	long stall_ms; /* tests: LANDINGFS_TEST_STALL_RENAME (fs_op_rename) */
 	atomic_uint_fast64_t incoming; /* LF_INCOMING_DIR's inode, 0: unknown */
 	/* write_buf counters: relaxed atomics, read by fs_counters(). */
 	atomic_uint_fast64_t splice_writes;
@@ -81,6 +85,12 @@ struct fs {
 /* ops.c */
 /* fs_ctx() fills a store context (uid, gid, origin local) from req. */
 void fs_ctx(fuse_req_t req, struct store_ctx *ctx);
+
+/* guardian.c: the process that aborts the connection when the daemon dies
+ * with a thread stuck in the kernel. */
+int fs_guardian_start(struct fs *fs, const char *mountpoint);
+void fs_guardian_stop(struct fs *fs);
+void fs_conn_abort(struct fs *fs);
 
 /* inode.c */
 int fs_itable_init(struct fs_itable *it);

@@ -543,6 +543,14 @@ static void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (flags & RENAME_EXCHANGE)
 		sflags |= STORE_RENAME_EXCHANGE;
 	rc = check_name(newname);
+	/* Tests only: a rename to a name beginning with "stall-" waits, so
+	 * that a test can kill the daemon while one is in flight. */
+	if (fs_of(req)->stall_ms > 0 && strncmp(newname, "stall-", 6) == 0) {
+		struct timespec ts = { fs_of(req)->stall_ms / 1000,
+				       fs_of(req)->stall_ms % 1000 * 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
 	/* A publish through the mount: the source is an incoming alias. */
 	if (rc == 0 && !(flags & RENAME_EXCHANGE))
 		rc = resolve_alias(req, fs_of(req), &from, &name);
@@ -1137,6 +1145,8 @@ int fs_new(struct store *st, const struct fs_opts *opts, struct fuse_args *args,
 	fs->st = st;
 	fs->opts = *opts;
 	fs->self_uid = geteuid();
+	if (getenv("LANDINGFS_TEST_STALL_RENAME"))
+		fs->stall_ms = atol(getenv("LANDINGFS_TEST_STALL_RENAME"));
 	rc = fs_itable_init(&fs->itable);
 	if (rc < 0)
 		goto err_free;
@@ -1160,13 +1170,15 @@ err_free:
 	return rc;
 }
 
-/* fs_mount() mounts the session and, with passthrough wanted, takes over
- * its /dev/fuse I/O (passthrough.c); libfuse logs why a mount fails. */
+/* fs_mount() mounts the session, starts the connection guardian
+ * (guardian.c) and, with passthrough wanted, takes over its /dev/fuse I/O
+ * (passthrough.c); libfuse logs why a mount fails. */
 int fs_mount(struct fs *fs, const char *mountpoint)
 {
 	if (fuse_session_mount(fs->se, mountpoint) != 0)
 		return -EIO;
 	fs->mounted = true;
+	fs_guardian_start(fs, mountpoint);
 	if (passthrough_setup(fs->se, fs->opts.passthrough) < 0)
 		lf_log(LOG_NOTICE, "passthrough: cannot take over the "
 				   "/dev/fuse I/O; reads and writes take the "
@@ -1204,7 +1216,9 @@ void fs_exit(struct fs *fs)
 /*
  * fs_unmount() unmounts and closes /dev/fuse, which aborts the kernel
  * connection: a request still waiting (say a rename through the mount by
- * the network side) fails instead of waiting for a reply forever.
+ * the network side) fails instead of waiting for a reply forever. Should
+ * a thread stuck in the kernel keep /dev/fuse open, the connection is
+ * aborted through fusectl (guardian.c).
  */
 void fs_unmount(struct fs *fs)
 {
@@ -1212,6 +1226,7 @@ void fs_unmount(struct fs *fs)
 		return;
 	fuse_session_unmount(fs->se);
 	fs->mounted = false;
+	fs_conn_abort(fs);
 }
 
 /*
@@ -1243,9 +1258,9 @@ void fs_invalidate(struct fs *fs, const struct store_change *chg, size_t n)
 
 /*
  * fs_free() tears down in the reverse order of fs_new(): the notifier
- * (it uses the session), the mount, the session (its destroy callback
- * runs), then handles left open, whose blobs must be closed before
- * store_close().
+ * (it uses the session), the mount, the guardian, the session (its destroy
+ * callback runs), then handles left open, whose blobs must be closed
+ * before store_close().
  */
 void fs_free(struct fs **fsp)
 {
@@ -1257,6 +1272,7 @@ void fs_free(struct fs **fsp)
 	fs = *fsp;
 	fs_notifier_stop(&fs->nt);
 	fs_unmount(fs);
+	fs_guardian_stop(fs);
 	fs_counters(fs, &c);
 	lf_debug("write_buf: %llu pipe-backed (%llu bytes), %llu in memory "
 		 "(%llu bytes)",

@@ -6,7 +6,9 @@
 . "$(dirname "$0")/lib.sh"
 export LF_NO_HTTP=1
 lf_setup
-bgpid() { pgrep -f -x "$LANDINGFS --store $STORE -o listen=none $MNT" || true; }
+# The oldest match: the daemon's guardian process (fs/guardian.c) has the
+# same command line.
+bgpid() { pgrep -o -f -x "$LANDINGFS --store $STORE -o listen=none $MNT" || true; }
 LF_EXTRA_CLEANUP='p=$(bgpid); [ -n "$p" ] && kill -KILL $p; fusermount3 -uz "$MNT" 2>/dev/null'
 "$LANDINGFS" --store "$STORE" -o listen=none "$MNT" > "$T/out" 2>&1 ||
 	fail "start in the background: $(cat "$T/out")"

@@ -38,7 +38,7 @@ LF_EXTRA_CLEANUP=ops_cleanup
 
 # daemon_of STORE: the pid of the daemon serving STORE.
 daemon_of() {
-	pgrep -f -- "--store $1 " | head -n 1
+	pgrep -o -f -- "--store $1 "
 }
 
 # unmount_and_wait MNT STORE: umount(8), then the daemon must exit.
