@@ -239,22 +239,28 @@ rate_run() { # NAME PID PORT CONNS [CPUS]
 	echo "$out" | grep -q 'errors=0 ' || echo "ingest.sh: $1: $out" >&2
 	echo "$(echo "$out" | sed -n 's/.*rate=\([0-9.]*\).*/\1/p') $(echo "($c1 - $c0) * 1000000 / $hz / $puts" | bc -l)"
 }
-for conns in 1 8; do
-	for r in $(seq 1 "$repeats"); do
-		rate_run landingfs "$LPID" "$LPORT" "$conns" >> "$T/q.landingfs.$conns"
-		rate_run landingfs_store "$L2PID" "$L2PORT" "$conns" >> "$T/q.landingfs_store.$conns"
-		rate_run nginx "$NPID" "$N2PORT" "$conns" >> "$T/q.nginx.$conns"
+# rate_table TAG [CPUS]: the 4 KiB rates of the three servers with 1 and 8
+# connections (the client on CPUS when given), medians into $T/TAG.*.
+rate_table() {
+	local conns r n l
+	for conns in 1 8; do
+		for r in $(seq 1 "$repeats"); do
+			rate_run landingfs "$LPID" "$LPORT" "$conns" "${2:-}" >> "$T/$1.landingfs.$conns"
+			rate_run landingfs_store "$L2PID" "$L2PORT" "$conns" "${2:-}" >> "$T/$1.landingfs_store.$conns"
+			rate_run nginx "$NPID" "$N2PORT" "$conns" "${2:-}" >> "$T/$1.nginx.$conns"
+		done
+		for n in landingfs landingfs_store nginx; do
+			case $n in
+			landingfs) l="landingfs (publish through the mount)" ;;
+			landingfs_store) l="landingfs -o publish=store" ;;
+			nginx) l="nginx dav" ;;
+			esac
+			printf '%-40s %6d %10.0f %12.1f\n' "$l" "$conns" \
+				"$(cut -d' ' -f1 "$T/$1.$n.$conns" | median)" "$(cut -d' ' -f2 "$T/$1.$n.$conns" | median)"
+		done
 	done
-	for n in landingfs landingfs_store nginx; do
-		case $n in
-		landingfs) l="landingfs (publish through the mount)" ;;
-		landingfs_store) l="landingfs -o publish=store" ;;
-		nginx) l="nginx dav" ;;
-		esac
-		printf '%-40s %6d %10.0f %12.1f\n' "$l" "$conns" \
-			"$(cut -d' ' -f1 "$T/q.$n.$conns" | median)" "$(cut -d' ' -f2 "$T/q.$n.$conns" | median)"
-	done
-done
+}
+rate_table q
 m=$(cut -d' ' -f1 "$T/q.landingfs.1" | median)
 s=$(cut -d' ' -f1 "$T/q.landingfs_store.1" | median)
 printf 'publishing through the mount (rename, inotify-visible) costs %.0f us per file over publishing in the store (1 connection)\n' \
@@ -269,20 +275,5 @@ printf 'landingfs vs nginx, 8 connections: %.2fx the PUTs/s (target >= 1.5x)\n' 
 printf '\n-- 4 KiB PUTs per second, servers and client pinned to CPU 0 (%d s each, median of %d)\n' "$rate_secs" "$repeats"
 printf '%-40s %6s %10s %12s\n' server conns PUTs/s CPU-us/PUT
 pin "$LPID" 0; pin "$L2PID" 0; pin "$NPID" 0
-for conns in 1 8; do
-	for r in $(seq 1 "$repeats"); do
-		rate_run landingfs "$LPID" "$LPORT" "$conns" 0 >> "$T/p.landingfs.$conns"
-		rate_run landingfs_store "$L2PID" "$L2PORT" "$conns" 0 >> "$T/p.landingfs_store.$conns"
-		rate_run nginx "$NPID" "$N2PORT" "$conns" 0 >> "$T/p.nginx.$conns"
-	done
-	for n in landingfs landingfs_store nginx; do
-		case $n in
-		landingfs) l="landingfs (publish through the mount)" ;;
-		landingfs_store) l="landingfs -o publish=store" ;;
-		nginx) l="nginx dav" ;;
-		esac
-		printf '%-40s %6d %10.0f %12.1f\n' "$l" "$conns" \
-			"$(cut -d' ' -f1 "$T/p.$n.$conns" | median)" "$(cut -d' ' -f2 "$T/p.$n.$conns" | median)"
-	done
-done
+rate_table p 0
 pin "$LPID" 0-$(($(nproc) - 1)); pin "$L2PID" 0-$(($(nproc) - 1)); pin "$NPID" 0-$(($(nproc) - 1))
