@@ -10,6 +10,8 @@
  */
 #include "landingctl.h"
 
+#include "landingfs/hex.h"
+
 #include <errno.h>
 #include <nettle/base64.h>
 #include <stdlib.h>
@@ -43,17 +45,11 @@ static int hex4(struct reader *r, unsigned *out)
 	if (r->end - r->p < 4)
 		return fail(r, "short \\u escape");
 	for (int i = 0; i < 4; i++) {
-		char c = *r->p++;
+		int d = lf_hexval((unsigned char)*r->p++);
 
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (unsigned)(c - 'A' + 10);
-		else
+		if (d < 0)
 			return fail(r, "bad \\u escape");
+		v = v << 4 | (unsigned)d;
 	}
 	*out = v;
 	return 0;
@@ -475,23 +471,13 @@ void hex_encode(const uint8_t *data, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int hex_decode(const char *text, uint8_t *out, size_t len)
 {
 	if (strlen(text) != 2 * len)
 		return -EINVAL;
 	for (size_t i = 0; i < len; i++) {
-		int hi = hexval(text[2 * i]), lo = hexval(text[2 * i + 1]);
+		int hi = lf_hexval((unsigned char)text[2 * i]);
+		int lo = lf_hexval((unsigned char)text[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -EINVAL;

@@ -30,6 +30,7 @@
  */
 #include "net_int.h"
 
+#include "landingfs/hex.h"
 #include "landingfs/log.h"
 
 #include <ctype.h>
@@ -76,16 +77,6 @@ static void grants_free(struct auth_grant *g, size_t n)
 	free(g);
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 static bool b64token_char(int c)
 {
 	return isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' ||
@@ -128,8 +119,8 @@ static int parse_token(const char *f, struct auth_grant *g, const char **why)
 			return -EINVAL;
 		}
 		for (size_t i = 0; i < SHA256_DIGEST_SIZE; i++) {
-			int hi = hexval((unsigned char)f[2 * i]);
-			int lo = hexval((unsigned char)f[2 * i + 1]);
+			int hi = lf_hexval((unsigned char)f[2 * i]);
+			int lo = lf_hexval((unsigned char)f[2 * i + 1]);
 
 			if (hi < 0 || lo < 0) {
 				*why = "sha256: needs 64 hex digits";

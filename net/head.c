@@ -16,6 +16,8 @@
  */
 #include "net_int.h"
 
+#include "landingfs/hex.h"
+
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
@@ -264,17 +266,6 @@ void chunk_init(struct chunk *c, size_t max_trailer)
 	c->ck_max_trailer = max_trailer;
 }
 
-static int xdigit(unsigned char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /*
  * chunk_feed() consumes framing bytes of buf[0, len) up to the first
  * payload byte; *used gets how many. Returns CHUNK_DATA when c->ck_size
@@ -298,7 +289,7 @@ int chunk_feed(struct chunk *c, const char *buf, size_t len, size_t *used)
 		switch (c->ck_state) {
 		case CHUNK_SIZE_START:
 		case CHUNK_SIZE:
-			d = xdigit(ch);
+			d = lf_hexval(ch);
 			if (d >= 0) {
 				if (++c->ck_digits > 15)
 					goto bad;

@@ -6,19 +6,10 @@
  */
 #include "net_int.h"
 
+#include "landingfs/hex.h"
+
 #include <errno.h>
 #include <string.h>
-
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* check_name() validates one decoded component of len bytes. */
 static int check_name(const char *name, size_t len, bool first,
@@ -106,8 +97,8 @@ int policy_path(const char *target, size_t len, char *out, size_t size,
 				*why = "bad percent-encoding";
 				return -EINVAL;
 			}
-			hi = hexval((unsigned char)target[i + 1]);
-			lo = hexval((unsigned char)target[i + 2]);
+			hi = lf_hexval((unsigned char)target[i + 1]);
+			lo = lf_hexval((unsigned char)target[i + 2]);
 			if (hi < 0 || lo < 0) {
 				*why = "bad percent-encoding";
 				return -EINVAL;
