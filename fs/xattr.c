@@ -319,18 +319,26 @@ out_err:
 	fuse_reply_err(req, -rc);
 }
 
-/* setxattr: user.* only, user.landing.* read-only. */
+/* writable() says whether the mount's users may change the attribute
+ * name: user.* only (ENOTSUP otherwise), user.landing.* read-only (EPERM).
+ * Returns 0 or the errno to answer. */
+static int writable(const char *name)
+{
+	if (!has_prefix(name, USER_PREFIX))
+		return ENOTSUP;
+	return has_prefix(name, LANDING_PREFIX) ? EPERM : 0;
+}
+
+/* setxattr: what writable() allows, within the size limits. */
 void fs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		    const char *value, size_t size, int flags)
 {
 	struct fs *fs = fuse_req_userdata(req);
 	struct store_ctx ctx;
-	int rc;
+	int rc = writable(name);
 
-	if (!has_prefix(name, USER_PREFIX))
-		return (void)fuse_reply_err(req, ENOTSUP);
-	if (has_prefix(name, LANDING_PREFIX))
-		return (void)fuse_reply_err(req, EPERM);
+	if (rc != 0)
+		return (void)fuse_reply_err(req, rc);
 	if (strlen(name) > LF_MAX_XATTR_NAME)
 		return (void)fuse_reply_err(req, ERANGE);
 	if (size > LF_MAX_XATTR_VALUE)
@@ -340,17 +348,15 @@ void fs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	fuse_reply_err(req, -rc);
 }
 
-/* removexattr: as setxattr. */
+/* removexattr: what writable() allows. */
 void fs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	struct fs *fs = fuse_req_userdata(req);
 	struct store_ctx ctx;
-	int rc;
+	int rc = writable(name);
 
-	if (!has_prefix(name, USER_PREFIX))
-		return (void)fuse_reply_err(req, ENOTSUP);
-	if (has_prefix(name, LANDING_PREFIX))
-		return (void)fuse_reply_err(req, EPERM);
+	if (rc != 0)
+		return (void)fuse_reply_err(req, rc);
 	fs_ctx(req, &ctx);
 	rc = store_xattr_remove(fs->st, &ctx, ino, name);
 	fuse_reply_err(req, -rc);
