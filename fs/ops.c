@@ -1006,6 +1006,14 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				break;
 		}
 		de = &d->d_ents[d->d_pos];
+		if (d->d_ino == STORE_ROOT_INO &&
+		    strcmp(de->name, LF_PRIVATE_DIR) == 0) {
+			/* Not listed (reserved.h); reachable by name. */
+			d->d_pos++;
+			d->d_last = de->cursor;
+			cursor = de->cursor;
+			continue;
+		}
 		fill_entry(fs, &de->attr, &e);
 		sz = add_dirent(req, buf + used, size - used, plus, de->name,
 				&e, (off_t)(de->cursor + 2));

@@ -219,7 +219,7 @@ enum MHD_Result listing_serve(struct net *n, struct MHD_Connection *conn,
 			/* The reserved /.landing/ (where uploads are staged
 			 * for publishing) is not part of the tree served. */
 			if (dir->ino == STORE_ROOT_INO &&
-			    strcmp(ents[i].name, ".landing") == 0)
+			    strcmp(ents[i].name, LF_PRIVATE_DIR) == 0)
 				continue;
 			if (json)
 				json_entry(n, &b, &ents[i], shown == 0);

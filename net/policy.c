@@ -28,9 +28,9 @@ static int check_name(const char *name, size_t len, bool first,
 		*why = "name too long";
 		return -ENAMETOOLONG;
 	}
-	if (first && !allow_reserved && len == 8 &&
-	    memcmp(name, ".landing", 8) == 0) {
-		*why = "/.landing/ is reserved";
+	if (first && !allow_reserved && len == LF_PRIVATE_DIR_LEN &&
+	    memcmp(name, LF_PRIVATE_DIR, LF_PRIVATE_DIR_LEN) == 0) {
+		*why = "/" LF_PRIVATE_DIR "/ is reserved";
 		return -EINVAL;
 	}
 	if (len >= LF_INCOMING_ALIAS_LEN &&

@@ -1035,8 +1035,9 @@ static enum MHD_Result dispatch(struct net *n, struct MHD_Connection *conn,
 	if (rc < 0)
 		return serve_reply(conn, MHD_HTTP_BAD_REQUEST, why, NULL,
 				   NULL);
-	if (strncmp(path, ".landing", 8) == 0 &&
-	    (path[8] == '\0' || path[8] == '/'))
+	if (strncmp(path, LF_PRIVATE_DIR, LF_PRIVATE_DIR_LEN) == 0 &&
+	    (path[LF_PRIVATE_DIR_LEN] == '\0' ||
+	     path[LF_PRIVATE_DIR_LEN] == '/'))
 		return serve_landing(n, conn, path, method);
 
 	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)

@@ -715,10 +715,10 @@ int upload_incoming_open(struct net *n)
 		n->mnt_dev_major = stx.stx_dev_major;
 		n->mnt_dev_minor = stx.stx_dev_minor;
 	}
-	rc = store_lookup(n->st, STORE_ROOT_INO, ".landing", &a);
+	rc = store_lookup(n->st, STORE_ROOT_INO, LF_PRIVATE_DIR, &a);
 	if (rc == -ENOENT)
-		rc = store_mkdir(n->st, &ctx, STORE_ROOT_INO, ".landing", 0700,
-				 &a);
+		rc = store_mkdir(n->st, &ctx, STORE_ROOT_INO, LF_PRIVATE_DIR,
+				 0700, &a);
 	if (rc == 0) {
 		rc = store_lookup(n->st, a.ino, "incoming", &a);
 		if (rc == -ENOENT)

@@ -12,11 +12,18 @@
  * only for the daemon's own user (who can read the store directly anyway),
  * and no entry can be created under such a name, through the mount or
  * over HTTP. The rename is then within one directory.
+ *
+ * LF_PRIVATE_DIR, at the root, is left out of directory listings (readdir
+ * on the mount, HTTP listings): what is in it is not yet, or no longer, a
+ * file of the tree, and a `find` over the mount must not pick up an upload
+ * in flight. It can still be reached by name.
  */
 #ifndef LANDINGFS_RESERVED_H
 #define LANDINGFS_RESERVED_H
 
-#define LF_INCOMING_DIR ".landing/incoming"
+#define LF_PRIVATE_DIR ".landing"
+#define LF_PRIVATE_DIR_LEN (sizeof(LF_PRIVATE_DIR) - 1)
+#define LF_INCOMING_DIR LF_PRIVATE_DIR "/incoming"
 #define LF_INCOMING_ALIAS ".landing-incoming."
 #define LF_INCOMING_ALIAS_LEN (sizeof(LF_INCOMING_ALIAS) - 1)
 

@@ -25,8 +25,12 @@ rm d/b
 [ ! -e d/b ] || fail "d/b still there after rm"
 rm d/e/f
 rmdir d/e d
-# The network side keeps its reserved .landing directory in the root.
-expect_eq "$(ls -A | grep -vx .landing)" "" "empty root after removals"
+# The network side's reserved .landing directory in the root is not
+# listed (a find over the mount must not reach uploads in flight), yet it
+# can be reached by name.
+expect_eq "$(ls -A)" "" "empty root after removals"
+expect_eq "$(find . | tr '\n' ' ')" ". " "find over the empty root"
+[ -d .landing/incoming ] || fail ".landing/incoming not reachable by name"
 
 ln -s some/target l
 expect_eq "$(readlink l)" some/target "readlink"
