@@ -38,6 +38,7 @@ static const struct subcommand subcommands[] = {
 	{ "uploads", cmd_uploads, "in-flight uploads of a running daemon" },
 	{ "dump", cmd_dump, "export a whole store to a portable directory" },
 	{ "load", cmd_load, "import a dump into an empty store" },
+	{ "abort", cmd_abort, "cut the FUSE connection of a hung mount" },
 };
 
 #define NSUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))

@@ -7,6 +7,7 @@
  *   landingctl_dump.c   dump and load (the portable export, format below)
  *   landingctl_json.c   a small JSON reader and writer helpers
  *   landingctl_http.c   uploads: one HTTP/1.1 GET to a running daemon
+ *   landingctl_abort.c  abort: a hung mount's FUSE connection
  *
  * Every subcommand returns the process exit status. Errors are reported as
  * one line on stderr, "landingctl: SUBCOMMAND: what failed".
@@ -72,6 +73,9 @@ int cmd_load(int argc, char **argv);
 
 /* landingctl_http.c */
 int cmd_uploads(int argc, char **argv);
+
+/* landingctl_abort.c */
+int cmd_abort(int argc, char **argv);
 
 /* landingctl_json.c */
 enum json_type {

@@ -4,8 +4,9 @@
 # the environment the unit sets) runs under a NOTIFY_SOCKET this test
 # listens on. READY=1 must come only once the mount (and the HTTP listener
 # unless LF_NO_HTTP=1) is up; SIGTERM (systemctl stop) must unmount and exit
-# 0; after a crash (SIGKILL) the unit's ExecStopPost must clear the dead
-# mount so that the restart (ExecStart again) mounts and serves the files.
+# 0; after a crash (SIGKILL) the unit's ExecStopPost lines must clear the
+# dead mount so that the restart (ExecStart again) mounts and serves the
+# files.
 . "$(dirname "$0")/lib.sh"
 
 lf_setup
@@ -15,15 +16,16 @@ unit=$T/landingfs@test.service
 sed "s|@SBINDIR@|$(dirname "$LANDINGFS")|g" "$UNIT_IN" >"$unit"
 [ "$(basename "$LANDINGFS")" = landingfs ] || fail "LANDINGFS must be named landingfs"
 
-# unit_cmd KEY: the command line of KEY= with the unit's variables
-# expanded as systemd does for ${VAR} (one word) and $VAR (split).
+# unit_cmd KEY [N]: the command line of the Nth (default first) KEY= with
+# the unit's variables expanded as systemd does for ${VAR} (one word) and
+# $VAR (split).
 STORE_U=$STORE
 listen=127.0.0.1:$PORT
 [ "${LF_NO_HTTP:-0}" = 1 ] && listen=none
 OPTIONS_U="-o listen=$listen"
 unit_cmd() {
 	local line
-	line=$(sed -n "s/^$1=//p" "$unit" | head -n 1)
+	line=$(sed -n "s/^$1=//p" "$unit" | sed -n "${2:-1}p")
 	[ -n "$line" ] || fail "the unit has no $1="
 	line=${line#-}
 	line=${line//\$\{STORE\}/$STORE_U}
@@ -33,9 +35,20 @@ unit_cmd() {
 	echo "$line"
 }
 start_cmd=$(unit_cmd ExecStart)
-stoppost_cmd=$(unit_cmd ExecStopPost)
 note "ExecStart: $start_cmd"
-note "ExecStopPost: $stoppost_cmd"
+# ExecStopPost: every line in order; fails when the last one does (the
+# '-' prefix makes systemd ignore each failure).
+stoppost() {
+	local i cmd rc=0
+	for i in $(seq 1 "$(grep -c '^ExecStopPost=' "$unit")"); do
+		cmd=$(unit_cmd ExecStopPost "$i")
+		rc=0
+		# shellcheck disable=SC2086
+		$cmd || rc=$?
+	done
+	return $rc
+}
+expect_eq "$(unit_cmd ExecStopPost 1)" "$(dirname "$LANDINGFS")/landingctl abort $MNT" "first ExecStopPost"
 
 # The notify socket: records each datagram, and at READY=1 whether the
 # mount and the listener were up at that moment.
@@ -109,8 +122,7 @@ expect_eq "$rc" 0 "exit status after SIGTERM"
 ! mountpoint -q "$MNT" || fail "still mounted after SIGTERM"
 grep -q STOPPING=1 "$T/notify.log" || note "the daemon sent no STOPPING=1"
 # ExecStopPost after a clean stop fails quietly (its '-' prefix).
-# shellcheck disable=SC2086
-$stoppost_cmd >/dev/null 2>&1 && fail "ExecStopPost found a mount after a clean stop"
+stoppost >/dev/null 2>&1 && fail "ExecStopPost found a mount after a clean stop"
 
 # A crash: the dead mount stays until ExecStopPost clears it; then the
 # restart mounts again and the file is there.
@@ -121,8 +133,7 @@ LF_PID=""
 if stat "$MNT" >/dev/null 2>&1 && ! mountpoint -q "$MNT"; then
 	fail "no mount left after SIGKILL: nothing to test"
 fi
-# shellcheck disable=SC2086
-$stoppost_cmd || fail "ExecStopPost could not clear the dead mount"
+stoppost || fail "ExecStopPost could not clear the dead mount"
 run_unit
 [ "$(cat "$MNT/a.txt")" = before-stop ] || fail "a.txt lost across the restart"
 lf_stop || fail "clean stop"
