@@ -5,9 +5,11 @@
  *
  * Each script runs under timeout(1) with the bound from its own
  * "# timeout: SECONDS" line (default 120) and must clean up after itself
- * (tests/integration/lib.sh sets the trap). A failing script's output tail
- * is printed with the failure. LF_ITEST=substring runs only the matching
- * scripts.
+ * (tests/integration/lib.sh sets the trap). Its output goes to
+ * /tmp/landingfs-itest.PID.NAME.log (PID: the suite's, so that concurrent
+ * runs keep apart), removed when it passes; a failing script's log stays
+ * and its tail is printed with the failure. LF_ITEST=substring runs only
+ * the matching scripts.
  */
 #include <check.h>
 #include <dirent.h>
@@ -25,6 +27,7 @@ Suite *integration_suite(void);
 
 static char *scripts[MAX_SCRIPTS];
 static int nscripts;
+static pid_t suite_pid; /* names the logs of one run */
 
 static const char *src_dir(void)
 {
@@ -87,13 +90,16 @@ START_TEST(run_script)
 
 	snprintf(path, sizeof(path), "%s/tests/integration/%s", src_dir(),
 		 name);
-	snprintf(log, sizeof(log), "/tmp/landingfs-itest-%s.log", name);
+	snprintf(log, sizeof(log), "/tmp/landingfs-itest.%ld.%s.log",
+		 (long)suite_pid, name);
 	t = script_timeout(path);
 	snprintf(cmd, sizeof(cmd),
 		 "timeout -k 10 %d bash '%s' > '%s' 2>&1 < /dev/null", t, path,
 		 log);
 	fprintf(stderr, "integration: %s (bound %d s)\n", name, t);
 	status = system(cmd);
+	if (status == 0)
+		unlink(log);
 	if (status != 0) {
 		snprintf(cmd, sizeof(cmd),
 			 "echo '---- %s: last lines of %s'; tail -n 40 '%s' >&2",
@@ -113,6 +119,7 @@ Suite *integration_suite(void)
 	Suite *s = suite_create("integration");
 	TCase *tc = tcase_create("scripts");
 
+	suite_pid = getpid();
 	find_scripts();
 	/* Each script is bounded by timeout(1); check's own bound is only a
 	 * backstop above the largest of them. */
