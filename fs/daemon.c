@@ -20,6 +20,7 @@
 #include "landingfs/log.h"
 #include "landingfs/net.h"
 #include "landingfs/store.h"
+#include "landingfs/version.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +37,6 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#define LANDINGFS_VERSION "0.1.0"
 #define DEFAULT_STORE "./.landing-store"
 
 /* Every option, with its default set in daemon_opts_init(). */

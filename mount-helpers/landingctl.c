@@ -11,6 +11,7 @@
 #include "landingctl.h"
 
 #include "landingfs/log.h"
+#include "landingfs/version.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,9 +22,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifndef LANDINGFS_VERSION
-#define LANDINGFS_VERSION "0.1.0"
-#endif
 
 struct subcommand {
 	const char *name;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char *log_ident = "landingfs";
 static bool log_syslog;
 static bool log_debug;
 static const char *const level_names[] = {
@@ -24,6 +25,7 @@ static const char *const level_names[] = {
  */
 void lf_log_open(const char *ident, bool use_syslog, bool debug)
 {
+	log_ident = ident;
 	log_syslog = use_syslog;
 	log_debug = debug;
 	if (use_syslog)
@@ -48,7 +50,7 @@ void lf_vlog(int level, const char *fmt, va_list ap)
 		vsyslog(level, fmt, ap);
 		return;
 	}
-	n = snprintf(line, sizeof(line), "landingfs: %s: ",
+	n = snprintf(line, sizeof(line), "%s: %s: ", log_ident,
 		     level_names[level & 7]);
 	if (n < 0)
 		return;

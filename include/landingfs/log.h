@@ -14,7 +14,8 @@
 #include <syslog.h>
 
 /* lf_log_open() sends the log to syslog with ident when use_syslog, else to
- * stderr; debug enables LOG_DEBUG lines. */
+ * stderr, each line starting "ident: level: "; debug enables LOG_DEBUG
+ * lines. ident must outlive the logging (a string literal). */
 void lf_log_open(const char *ident, bool use_syslog, bool debug);
 /* lf_log_debug() tells whether debug lines are wanted (a cheap check). */
 bool lf_log_debug(void);
