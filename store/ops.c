@@ -171,22 +171,36 @@ int op_symlink(struct store *st, struct store_op *op)
 	return rc;
 }
 
+/* removal_target() finds the entry that an unlink (dir false) or an rmdir
+ * (dir true) names: r->name in directory r->parent, of the right kind
+ * (-EISDIR, -ENOTDIR). */
+static int removal_target(struct ix_conn *w, const struct op_req *r,
+			  bool dir, struct store_attr *a)
+{
+	struct store_attr p;
+	int rc;
+
+	rc = get_dir(w, r->parent, &p);
+	if (rc == 0)
+		rc = ix_lookup(w, r->parent, r->name, a);
+	if (rc < 0)
+		return rc;
+	if (S_ISDIR(a->mode) != dir)
+		return dir ? -ENOTDIR : -EISDIR;
+	return 0;
+}
+
 /* op_unlink(): store_unlink() on the writer thread. */
 int op_unlink(struct store *st, struct store_op *op)
 {
 	struct ix_conn *w = st->st_wconn;
 	struct op_req *r = op->op_req;
-	struct store_attr p, a;
+	struct store_attr a;
 	int rc;
 
-	rc = get_dir(w, r->parent, &p);
+	rc = removal_target(w, r, false, &a);
 	if (rc < 0)
 		return rc;
-	rc = ix_lookup(w, r->parent, r->name, &a);
-	if (rc < 0)
-		return rc;
-	if (S_ISDIR(a.mode))
-		return -EISDIR;
 	rc = drop_file(st, op, &a);
 	if (rc == 0)
 		rc = ix_touch_dir(w, r->parent, op->op_now, 0);
@@ -201,18 +215,13 @@ int op_rmdir(struct store *st, struct store_op *op)
 {
 	struct ix_conn *w = st->st_wconn;
 	struct op_req *r = op->op_req;
-	struct store_attr p, a;
+	struct store_attr a;
 	bool full;
 	int rc;
 
-	rc = get_dir(w, r->parent, &p);
+	rc = removal_target(w, r, true, &a);
 	if (rc < 0)
 		return rc;
-	rc = ix_lookup(w, r->parent, r->name, &a);
-	if (rc < 0)
-		return rc;
-	if (!S_ISDIR(a.mode))
-		return -ENOTDIR;
 	rc = ix_has_children(w, a.ino, &full);
 	if (rc < 0)
 		return rc;
