@@ -8,6 +8,7 @@
 # LF_BENCH_QUICK=1: 256 MiB and fewer repeats, to check the script works.
 set -euo pipefail
 : "${LANDINGFS:?LANDINGFS must name the daemon binary}"
+. "$(dirname "$0")/lib.sh"
 
 if [ "${LF_BENCH_QUICK:-0}" = 1 ]; then
 	size_mib=256 repeats=3
@@ -20,18 +21,8 @@ command -v nginx >/dev/null || { echo "get.sh: nginx is missing (make deps-bench
 T=$(mktemp -d "$dir/lf-bench-get.XXXXXX")
 MNT=$T/mnt STORE=$T/store
 mkdir -p "$MNT" "$T/www" "$T/nginx"
-free_port() {
-	local p
-	for _ in $(seq 1 50); do
-		p=$((20000 + RANDOM % 30000))
-		ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
-	done
-	echo "no free port" >&2
-	exit 1
-}
 LPORT=$(free_port)
 NPORT=$(free_port)
-while [ "$NPORT" = "$LPORT" ]; do NPORT=$(free_port); done
 LF_PID="" NGINX_PID=""
 cleanup() {
 	set +e
@@ -65,27 +56,13 @@ blob=$(find "$STORE" -type f -size +$((size_mib - 1))M | head -n1)
 [ -n "$blob" ] || { echo "get.sh: blob not found" >&2; exit 1; }
 ln -s "$blob" "$T/www/big"
 
-cat > "$T/nginx/nginx.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-error_log $T/nginx/error.log;
-pid $T/nginx/nginx.pid;
-events { worker_connections 64; }
-http {
-	access_log off;
+nginx_conf <<EOF
 	sendfile on;
 	tcp_nopush on;
-	client_body_temp_path $T/nginx/body;
-	proxy_temp_path $T/nginx/proxy;
-	fastcgi_temp_path $T/nginx/fastcgi;
-	uwsgi_temp_path $T/nginx/uwsgi;
-	scgi_temp_path $T/nginx/scgi;
 	server {
 		listen 127.0.0.1:$NPORT;
 		root $T/www;
 	}
-}
 EOF
 nginx -e "$T/nginx/error.log" -c "$T/nginx/nginx.conf" -p "$T/nginx" &
 NGINX_PID=$!
@@ -94,9 +71,6 @@ for _ in $(seq 1 100); do
 	sleep 0.1
 done
 
-cpu_ticks() { # PID: utime+stime of every thread, in clock ticks
-	awk '{print $14 + $15}' "/proc/$1/stat"
-}
 hz=$(getconf CLK_TCK)
 
 # get NAME PORT PID: one GET; prints "bytes_per_s cpu_s_per_gib".

@@ -18,6 +18,7 @@
 # LF_BENCH_QUICK=1: 256 MiB, fewer repeats and shorter runs.
 set -euo pipefail
 : "${LANDINGFS:?LANDINGFS must name the daemon binary}"
+. "$(dirname "$0")/lib.sh"
 : "${LF_BENCH_PROGS:?LF_BENCH_PROGS must name the bench programs}"
 
 if [ "${LF_BENCH_QUICK:-0}" = 1 ]; then
@@ -35,20 +36,6 @@ done
 
 T=$(mktemp -d "$dir/lf-bench-ingest.XXXXXX")
 mkdir -p "$T/mnt" "$T/mnt2" "$T/plain" "$T/splice" "$T/www1" "$T/www2" "$T/nginx"
-ports=()
-free_port() {
-	local p
-	for _ in $(seq 1 100); do
-		p=$((20000 + RANDOM % 30000))
-		ss -Htln "sport = :$p" | grep -q . && continue
-		[[ " ${ports[*]} " == *" $p "* ]] && continue
-		ports+=("$p")
-		echo "$p"
-		return
-	done
-	echo "no free port" >&2
-	exit 1
-}
 LPORT=$(free_port); L2PORT=$(free_port); PPORT=$(free_port)
 SPORT=$(free_port); N1PORT=$(free_port); N2PORT=$(free_port)
 PIDS=() LF_PIDS=()
@@ -73,20 +60,7 @@ LF_PIDS+=($!); LPID=$!
 LF_PIDS+=($!); L2PID=$!
 "$LF_BENCH_PROGS/recv_plain" "$PPORT" "$T/plain" & PIDS+=($!); PPID_=$!
 "$LF_BENCH_PROGS/recv_splice" "$SPORT" "$T/splice" & PIDS+=($!); SPID=$!
-cat > "$T/nginx/nginx.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-error_log $T/nginx/error.log;
-pid $T/nginx/nginx.pid;
-events { worker_connections 256; }
-http {
-	access_log off;
-	client_body_temp_path $T/nginx/body;
-	proxy_temp_path $T/nginx/proxy;
-	fastcgi_temp_path $T/nginx/fcgi;
-	uwsgi_temp_path $T/nginx/uwsgi;
-	scgi_temp_path $T/nginx/scgi;
+nginx_conf <<EOF
 	server {
 		listen 127.0.0.1:$N1PORT;
 		root $T/www1;
@@ -98,7 +72,6 @@ http {
 		client_body_buffer_size 1m;
 		location / { dav_methods PUT; create_full_put_path on; client_max_body_size 0; }
 	}
-}
 EOF
 nginx -c "$T/nginx/nginx.conf" -p "$T/nginx" 2> "$T/nginx/start.err" & PIDS+=($!); NPID=$!
 for port in $LPORT $L2PORT $PPORT $SPORT $N1PORT $N2PORT; do
@@ -109,9 +82,7 @@ for port in $LPORT $L2PORT $PPORT $SPORT $N1PORT $N2PORT; do
 	ss -Htln "sport = :$port" | grep -q . || { echo "ingest.sh: nothing listens on $port" >&2; cat "$T"/*.log "$T/nginx/start.err" >&2; exit 1; }
 done
 
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 head -c $((size_mib << 20)) /dev/urandom > "$T/src"
 cat "$T/src" > /dev/null
@@ -134,9 +105,9 @@ put_once() {
 	shift 3
 	sync
 	warm_memory
-	c0=$(ticks "$pid")
+	c0=$(cpu_ticks "$pid")
 	out=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' "$@" -T "$T/src" "$url")
-	c1=$(ticks "$pid")
+	c1=$(cpu_ticks "$pid")
 	code=${out% *} t=${out#* }
 	[[ "$code" =~ ^20[14]$ ]] || { echo "ingest.sh: $name: PUT gave $code" >&2; exit 1; }
 	echo "$(echo "$size_mib * 1048576 / $t / 1000000000" | bc -l) $(echo "($c1 - $c0) / $hz / $gib" | bc -l)" >> "$T/r.$name"
@@ -232,9 +203,9 @@ pin() {
 }
 rate_run() { # NAME PID PORT CONNS [CPUS]
 	local c0 c1 out puts cpus=${5:-}
-	c0=$(ticks "$2")
+	c0=$(cpu_ticks "$2")
 	out=$(${cpus:+taskset -c "$cpus"} "$LF_BENCH_PROGS/putrate" -P "$3" -c "$4" -d "$rate_secs" -p "/rate$4")
-	c1=$(ticks "$2")
+	c1=$(cpu_ticks "$2")
 	puts=$(echo "$out" | sed -n 's/.* puts=\([0-9]*\).*/\1/p')
 	echo "$out" | grep -q 'errors=0 ' || echo "ingest.sh: $1: $out" >&2
 	echo "$(echo "$out" | sed -n 's/.*rate=\([0-9.]*\).*/\1/p') $(echo "($c1 - $c0) * 1000000 / $hz / $puts" | bc -l)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# run.sh - make bench: runs every tests/bench/*.sh in turn. Each prints its
-# own table, figures beside a baseline measured in the same run.
+# run.sh - make bench: runs every tests/bench/*.sh but itself and lib.sh
+# in turn. Each prints its own table, figures beside a baseline measured in
+# the same run.
 # LF_BENCH_QUICK=1 shrinks sizes and durations (to check the scripts work).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -8,7 +9,7 @@ echo "landingfs bench on $(uname -n): $(nproc) cores, $(free -g | awk '/Mem:/{pr
 	"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), kernel $(uname -r)"
 rc=0
 for b in "$here"/*.sh; do
-	[ "$(basename "$b")" = run.sh ] && continue
+	case "$(basename "$b")" in run.sh | lib.sh) continue ;; esac
 	[ -n "${LF_BENCH:-}" ] && [[ "$(basename "$b")" != *"$LF_BENCH"* ]] && continue
 	echo
 	echo "== $(basename "$b" .sh)"
