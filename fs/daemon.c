@@ -6,8 +6,11 @@
  * systemd and the starting shell that it is ready, and waits. On SIGINT,
  * SIGTERM or an unmount it shuts down in reverse: unmount (aborting any
  * request still waiting on the daemon), stop the network side (in-flight
- * uploads are discarded), free the FUSE layer, close the store. SIGHUP
- * makes the network side re-read its token file.
+ * uploads are discarded), free the FUSE layer, close the store. A signal
+ * first lets the uploads in flight finish (net_drain(), bounded by
+ * drain=), with the mount still served so that they publish as always; a
+ * second signal stops at once. SIGHUP makes the network side re-read its
+ * token file.
  *
  * Without -f the daemon forks before any thread exists and the parent
  * waits until the child is mounted and serving (exit 0) or has failed
@@ -307,7 +310,10 @@ static void background_ready(bool debug)
 
 static struct fs *signal_fs;   /* set while fs_loop() runs */
 static int reload_pipe[2] = {-1, -1};
+static volatile sig_atomic_t draining; /* a stop signal came: draining */
+static pthread_t main_thread;
 
+/* on_signal() runs in the main thread only (the others block these). */
 static void on_signal(int sig)
 {
 	int saved = errno;
@@ -317,20 +323,31 @@ static void on_signal(int sig)
 			/* Full pipe: a reload is already pending. */
 		}
 	} else if (signal_fs != NULL) {
-		fs_exit(signal_fs);
+		/* The first stop signal drains (reload thread); the next, or
+		 * one the pipe cannot take, stops at once. */
+		if (draining || write(reload_pipe[1], "d", 1) != 1)
+			fs_exit(signal_fs);
+		draining = 1;
 	}
 	errno = saved;
 }
 
-/* The reload thread: SIGHUP -> net_reload(), outside the handler. */
+/* The reload thread: SIGHUP -> net_reload(), and the drain of a stop,
+ * outside the handler. Ends on 'q'. */
 static void *reload_main(void *arg)
 {
 	struct net *n = arg;
 	char c;
 
-	while (read(reload_pipe[0], &c, 1) == 1 && c == 'r') {
-		lf_log(LOG_INFO, "SIGHUP: reloading");
-		net_reload(n);
+	while (read(reload_pipe[0], &c, 1) == 1 && c != 'q') {
+		if (c == 'r') {
+			lf_log(LOG_INFO, "SIGHUP: reloading");
+			net_reload(n);
+		} else if (c == 'd') {
+			net_drain(n);
+			/* Drained: the signal again, now to stop. */
+			pthread_kill(main_thread, SIGTERM);
+		}
 	}
 	return NULL;
 }
@@ -457,6 +474,7 @@ int main(int argc, char *argv[])
 
 	/* Every thread started from here on blocks these; only the main
 	 * thread takes them, while it waits in fs_loop(). */
+	main_thread = pthread_self();
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
@@ -514,6 +532,7 @@ int main(int argc, char *argv[])
 	sd_notify(0, "STOPPING=1");
 	lf_log(LOG_INFO, "unmounting %s", o.mountpoint);
 	signal_fs = NULL;
+	net_drain_abort(net); /* unmounted, or a second signal, meanwhile */
 
 	if (write(reload_pipe[1], "q", 1) != 1)
 		lf_warn("stopping the reload thread");

@@ -53,6 +53,8 @@ static const struct num_opt num_opts[] = {
 	  "pipes in the shared splice pool" },
 	{ "mhd_threads", OPT_UNSIGNED, offsetof(struct net_config, mhd_threads),
 	  1, 64, "libmicrohttpd threads for non-PUT requests" },
+	{ "drain", OPT_UNSIGNED, offsetof(struct net_config, drain), 0, 86400,
+	  "seconds a stop waits for uploads in flight (0: none)" },
 };
 
 /*
@@ -75,6 +77,7 @@ int net_config_new(struct net_config **out)
 	cfg->workers = 4;
 	cfg->pipes = LF_NET_PIPES;
 	cfg->mhd_threads = 2;
+	cfg->drain = LF_NET_DRAIN;
 	cfg->digest_sha256 = false;
 	*out = cfg;
 	return 0;

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /*
  * net_start() opens the listeners and starts serving; see net.h. Returns
@@ -73,6 +74,44 @@ int net_start(const struct net_config *cfg, struct store *st,
 err:
 	net_stop(&n);
 	return rc;
+}
+
+/*
+ * net_drain() lets the uploads in flight finish before a stop; see net.h.
+ * It polls the count: a stop is rare and the wait is bounded.
+ */
+unsigned net_drain(struct net *n)
+{
+	int64_t deadline = net_now_ns() + (int64_t)n->cfg->drain * 1000000000;
+	struct timespec tick = { 0, 20 * 1000 * 1000 };
+	int left;
+
+	__atomic_store_n(&n->draining, 1, __ATOMIC_SEQ_CST);
+	left = __atomic_load_n(&n->nuploads, __ATOMIC_SEQ_CST);
+	if (left == 0 || n->cfg->drain == 0)
+		return (unsigned)left;
+	lf_log(LOG_INFO, "stopping: waiting up to %u s for %d upload%s in "
+	       "flight (signal again to stop at once)", n->cfg->drain, left,
+	       left == 1 ? "" : "s");
+	while (left > 0 && net_now_ns() < deadline &&
+	       !__atomic_load_n(&n->drain_abort, __ATOMIC_SEQ_CST)) {
+		nanosleep(&tick, NULL);
+		left = __atomic_load_n(&n->nuploads, __ATOMIC_SEQ_CST);
+	}
+	if (left > 0)
+		lf_log(LOG_NOTICE, "stopping: %d upload%s still in flight "
+		       "discarded", left, left == 1 ? "" : "s");
+	else
+		lf_log(LOG_INFO, "stopping: the uploads in flight finished");
+	return (unsigned)left;
+}
+
+/* net_drain_abort() ends a net_drain() in progress (or to come) at once.
+ * Thread-safe. */
+void net_drain_abort(struct net *n)
+{
+	if (n != NULL)
+		__atomic_store_n(&n->drain_abort, 1, __ATOMIC_SEQ_CST);
 }
 
 /* net_reload() re-reads the token file (SIGHUP). Thread-safe. */

@@ -59,6 +59,7 @@ struct net_config {
 	unsigned mhd_threads;         /* mhd_threads=N libmicrohttpd pool */
 	bool digest_sha256;           /* digest=sha256|none */
 	bool publish_direct;          /* publish=store: skip the mount rename */
+	unsigned drain;               /* drain=SECONDS a stop waits for uploads */
 	/* auth.c */
 	char *token_file;             /* token_file=PATH; NULL: no tokens */
 	bool insecure;                /* insecure: allow a public listener
@@ -86,6 +87,8 @@ struct net {
 	struct publish_locks *plocks; /* per-path publish order (upload.c) */
 	int nconns;                   /* open front-door connections; atomic */
 	int nuploads;                 /* bodies in flight, both paths; atomic */
+	int draining;                 /* net_drain() began; atomic */
+	int drain_abort;              /* net_drain_abort(); atomic */
 	int64_t start_ns;             /* net_start time, for unique names */
 	uint64_t incoming_ino;        /* .landing/incoming, for the rename */
 	uint64_t incoming_seq;        /* names in it; atomic */

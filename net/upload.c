@@ -104,7 +104,9 @@ static void reply(struct upload *u, int code, const char *reason,
 	u->u_reply.reason = reason;
 	if (label != NULL)
 		u->u_label = label;
-	if (code >= 400)
+	/* While draining (net_drain), no connection is kept for more. */
+	if (code >= 400 ||
+	    __atomic_load_n(&u->u_net->draining, __ATOMIC_SEQ_CST))
 		u->u_reply.close = true;
 }
 
@@ -318,10 +320,18 @@ int upload_begin(struct net *n, const struct upload_req *rq,
 	if (!check_conditions(u, rq, &cur, exists))
 		return 0;
 
+	/* Counted before draining is checked, net_drain() sets draining
+	 * before it counts: one of the two sees the other. */
 	if ((unsigned)__atomic_add_fetch(&n->nuploads, 1, __ATOMIC_SEQ_CST) >
 	    cfg->max_uploads) {
 		__atomic_sub_fetch(&n->nuploads, 1, __ATOMIC_SEQ_CST);
 		refuse(u, 503, "too many uploads in progress, try again");
+		u->u_reply.retry_after = RETRY_AFTER;
+		return 0;
+	}
+	if (__atomic_load_n(&n->draining, __ATOMIC_SEQ_CST)) {
+		__atomic_sub_fetch(&n->nuploads, 1, __ATOMIC_SEQ_CST);
+		refuse(u, 503, "the server is shutting down, try again");
 		u->u_reply.retry_after = RETRY_AFTER;
 		return 0;
 	}

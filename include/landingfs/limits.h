@@ -29,6 +29,8 @@
 #define LF_NET_IDLE_TIMEOUT 30               /* seconds without a byte */
 #define LF_NET_MIN_RATE 1024                 /* body bytes/s, averaged */
 #define LF_NET_MIN_RATE_GRACE 10             /* seconds before it applies */
+#define LF_NET_DRAIN 10                      /* seconds a stop waits for
+						uploads in flight */
 #define LF_NET_PIPE_SIZE (1024 * 1024)       /* splice pipe, F_SETPIPE_SZ */
 #define LF_NET_PIPES 16                      /* pipes in the shared pool */
 
