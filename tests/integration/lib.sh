@@ -131,6 +131,45 @@ lf_abort() {
 	return 0
 }
 
+# lf_start_stuck: start the daemon and build the circle that keeps it from
+# exiting on SIGKILL unless its connection is aborted (crash_stuck.sh): a
+# publish into d/ sits in the daemon (LANDINGFS_TEST_STALL_RENAME, a
+# test-only stall of renames to names beginning with "stall-") with d
+# locked by a mount helper, and a DELETE in d/ sends the notifier after
+# the same lock. Sets LF_CHILDREN (the daemon's guardian and helpers) and
+# LF_STUCK_CURL (the stalled upload's curl).
+lf_start_stuck() {
+	local code
+	LANDINGFS_TEST_STALL_RENAME=30000 lf_start
+	echo x >"$T/f"
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 -T "$T/f" "$URL/d/other")
+	expect_eq "$code" 201 "PUT d/other"
+	ls "$MNT/d" >/dev/null
+	LF_CHILDREN=$(pgrep -P "$LF_PID" | tr '\n' ' ')
+	[ "$(echo "$LF_CHILDREN" | wc -w)" -ge 2 ] ||
+		fail "no helper or guardian processes: '$LF_CHILDREN'"
+	curl -s -o /dev/null --max-time 60 -T "$T/f" "$URL/d/stall-1" &
+	LF_STUCK_CURL=$!
+	sleep 1
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 -X DELETE "$URL/d/other")
+	expect_eq "$code" 204 "DELETE d/other"
+	sleep 1
+}
+
+# lf_restart_unstuck: once the daemon of lf_start_stuck is gone, clear its
+# mount and restart: the store must show d/other deleted and d/stall-1
+# never landed. Ends with a clean stop.
+lf_restart_unstuck() {
+	wait "$LF_STUCK_CURL" 2>/dev/null || true
+	fusermount3 -uz "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null || true
+	lf_start
+	expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$URL/d/other")" 404 \
+		"d/other after the restart"
+	expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$URL/d/stall-1")" 404 \
+		"d/stall-1 after the restart"
+	lf_stop || fail "daemon exit status"
+}
+
 # lf_dead PID: the process has exited (at most a zombie with no thread
 # left).
 lf_dead() {

@@ -11,8 +11,6 @@
 : "${LANDINGCTL:?LANDINGCTL must name landingctl}"
 export LF_NO_ABORT=1
 
-code() { curl -s -o /dev/null -w '%{http_code}' --max-time 20 "$@"; }
-
 # wait_dead PID SECS: true once PID has exited (bounded).
 wait_dead() {
 	for _ in $(seq 1 $(($2 * 10))); do lf_dead "$1" && return 0; sleep 0.1; done
@@ -40,25 +38,11 @@ wait "$LF_PID" 2>/dev/null || true
 LF_PID=""
 fusermount3 -uz "$MNT" 2>/dev/null || true
 
-# The stuck daemon: a publish into d/ sits in the daemon (test-only stall)
-# with d locked by a mount helper; a DELETE in d/ sends the notifier after
-# the same lock.
-export LANDINGFS_TEST_STALL_RENAME=30000
-lf_start
-unset LANDINGFS_TEST_STALL_RENAME
-echo x >"$T/f"
-expect_eq "$(code -T "$T/f" "$URL/d/other")" 201 "PUT d/other"
-ls "$MNT/d" >/dev/null
-curl -s -o /dev/null --max-time 60 -T "$T/f" "$URL/d/stall-1" &
-CURL=$!
-sleep 1
-expect_eq "$(code -X DELETE "$URL/d/other")" 204 "DELETE d/other"
-sleep 1
+# The stuck daemon (lib.sh), killed with its guardian and helpers.
+lf_start_stuck
 pid=$LF_PID
-children=$(pgrep -P "$pid" | tr '\n' ' ')
-[ -n "$children" ] || fail "the daemon has no guardian or helper process"
 # shellcheck disable=SC2086
-kill -KILL $children "$pid"
+kill -KILL $LF_CHILDREN "$pid"
 if wait_dead "$pid" 3; then
 	note "the daemon exited without an abort (the circle did not form)"
 else
@@ -68,10 +52,5 @@ fi
 wait_dead "$pid" 10 || fail "the daemon still runs 10 s after its connection was aborted"
 wait "$pid" 2>/dev/null || true
 LF_PID=""
-wait "$CURL" 2>/dev/null || true
-fusermount3 -uz "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null || true
-lf_start
-expect_eq "$(code "$URL/d/other")" 404 "d/other after the restart"
-expect_eq "$(code "$URL/d/stall-1")" 404 "d/stall-1 after the restart"
-lf_stop || fail "daemon exit status"
+lf_restart_unstuck
 echo ok
