@@ -66,22 +66,16 @@ static void unescape(char *s)
  * -errno. */
 static int absolute(const char *arg, char *out, size_t size)
 {
-	char buf[PATH_MAX * 2];
+	char buf[PATH_MAX * 2], cwd[PATH_MAX] = "";
 	size_t len = 0;
 	char *comp, *save = NULL;
+	int w;
 
-	if (arg[0] == '/') {
-		if (strlen(arg) >= sizeof(buf))
-			return -ENAMETOOLONG;
-		strcpy(buf, arg);
-	} else {
-		if (getcwd(buf, PATH_MAX) == NULL)
-			return -errno;
-		if (strlen(buf) + 1 + strlen(arg) >= sizeof(buf))
-			return -ENAMETOOLONG;
-		strcat(buf, "/");
-		strcat(buf, arg);
-	}
+	if (arg[0] != '/' && getcwd(cwd, sizeof(cwd)) == NULL)
+		return -errno;
+	w = snprintf(buf, sizeof(buf), "%s/%s", cwd, arg);
+	if (w < 0 || (size_t)w >= sizeof(buf))
+		return -ENAMETOOLONG;
 	for (comp = strtok_r(buf, "/", &save); comp != NULL;
 	     comp = strtok_r(NULL, "/", &save)) {
 		size_t n = strlen(comp);

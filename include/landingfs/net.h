@@ -59,8 +59,8 @@ void net_reload(struct net *n);
 /*
  * net_drain() lets the uploads in flight finish before a stop (the drain=
  * option bounds the wait): from its call on, a new upload is refused (503
- * with Retry-After) and every answer closes its connection; other
- * requests are still served. It returns once no upload is in flight, the
+ * with Retry-After) and the answer to every upload closes its connection;
+ * other requests are still served. It returns once no upload is in flight, the
  * time is up or net_drain_abort() was called, with the number still in
  * flight (net_stop() discards them). Any thread; net_drain_abort() too.
  */
