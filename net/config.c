@@ -55,6 +55,8 @@ static const struct num_opt num_opts[] = {
 	  1, 64, "libmicrohttpd threads for non-PUT requests" },
 	{ "drain", OPT_UNSIGNED, offsetof(struct net_config, drain), 0, 86400,
 	  "seconds a stop waits for uploads in flight (0: none)" },
+	{ "min_free", OPT_SIZE, offsetof(struct net_config, min_free), 0,
+	  UINT64_MAX / 2, "bytes uploads leave free on the store's disk (507; 0: off)" },
 };
 
 /*

@@ -482,7 +482,8 @@ static enum step splice_in(struct worker *w, struct conn *c, size_t *budget)
 
 			pool_put(pp, pi, false);
 			fail(w, c, st.code, st.reason,
-			     rc == -EFBIG ? "too_large" : "error");
+			     rc == -EFBIG ? "too_large" :
+			     st.code == 507 ? "disk_full" : "error");
 			return STEP_GONE;
 		}
 	}

@@ -60,6 +60,7 @@ struct net_config {
 	bool digest_sha256;           /* digest=sha256|none */
 	bool publish_direct;          /* publish=store: skip the mount rename */
 	unsigned drain;               /* drain=SECONDS a stop waits for uploads */
+	uint64_t min_free;            /* min_free=BYTES kept free (507); 0: off */
 	/* auth.c */
 	char *token_file;             /* token_file=PATH; NULL: no tokens */
 	bool insecure;                /* insecure: allow a public listener

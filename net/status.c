@@ -32,7 +32,7 @@ static const struct {
 	{ EMSGSIZE, 431, "request header section too large" },
 	{ ETIMEDOUT, 408, "request timed out" },
 	{ ENOSPC, 507, "insufficient storage: the store's disk is full" },
-	{ EDQUOT, 507, "insufficient storage: quota exceeded" },
+	{ EDQUOT, 507, "insufficient storage: a quota or the min_free reserve is reached" },
 	{ EBUSY, 503, "busy, try again" },
 	{ EAGAIN, 503, "too many requests in progress, try again" },
 	{ EMFILE, 503, "out of file descriptors, try again" },

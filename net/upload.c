@@ -59,6 +59,7 @@
 #define INCOMING_DIR NET_INCOMING_DIR
 #define PUBLISH_STRIPES 64
 #define DIGEST_STEP (8u << 20) /* hash every this many bytes received */
+#define FREE_STEP (4u << 20)   /* check min_free every this many bytes */
 #define RETRY_AFTER 1          /* seconds, with 503 */
 
 struct publish_locks {
@@ -82,6 +83,7 @@ struct upload {
 	struct store_stage *u_stage;
 	int u_fd;
 	uint64_t u_size;             /* body bytes in the staging blob */
+	uint64_t u_free_checked;     /* u_size at the last min_free check */
 	uint64_t u_hashed;
 	struct digest *u_digest;
 	struct digest_sums u_cd;     /* Content-Digest / Content-MD5 sent */
@@ -114,6 +116,18 @@ static void refuse(struct upload *u, int code, const char *reason)
 {
 	u->u_refused = true;
 	reply(u, code, reason, "refused");
+}
+
+/* room_for() tells whether the store's file system has need bytes free
+ * beyond min_free. A failing fstatvfs() says yes: the writes will tell. */
+static bool room_for(const struct upload *u, uint64_t need)
+{
+	struct statvfs sv;
+
+	if (fstatvfs(u->u_fd, &sv) < 0)
+		return true;
+	return (uint64_t)sv.f_bavail * sv.f_frsize >=
+	       need + u->u_net->cfg->min_free;
 }
 
 static void refuse_errno(struct upload *u, int err)
@@ -343,15 +357,13 @@ int upload_begin(struct net *n, const struct upload_req *rq,
 		return 0;
 	}
 	u->u_fd = store_stage_fd(u->u_stage);
-	if (rq->content_length > 0) {
-		struct statvfs sv;
-
-		if (fstatvfs(u->u_fd, &sv) == 0 &&
-		    (uint64_t)sv.f_bavail * sv.f_frsize <
-			    (uint64_t)rq->content_length) {
-			refuse(u, 507, "insufficient storage for this body");
-			return 0;
-		}
+	if ((rq->content_length > 0 || cfg->min_free > 0) &&
+	    !room_for(u, rq->content_length > 0 ?
+				 (uint64_t)rq->content_length : 0)) {
+		refuse(u, 507, cfg->min_free > 0 ?
+		       "insufficient storage: the store keeps min_free bytes free" :
+		       "insufficient storage for this body");
+		return 0;
 	}
 	want.sha256 = cfg->digest_sha256 || u->u_cd.has_sha256 ||
 		      u->u_rd.has_sha256 ||
@@ -404,13 +416,21 @@ const struct upload_reply *upload_reply(const struct upload *u)
 
 /*
  * upload_received() notes nbytes more appended to upload_fd(). Returns 0,
- * -EFBIG past max_upload (a chunked body), or -errno from hashing.
+ * -EFBIG past max_upload (a chunked body), -EDQUOT when the store's file
+ * system has no more than min_free bytes left (checked every FREE_STEP:
+ * uploads that each fit may not fit together), or -errno from hashing.
  */
 int upload_received(struct upload *u, uint64_t nbytes)
 {
 	u->u_size += nbytes;
 	if (u->u_size > u->u_net->cfg->max_upload)
 		return -EFBIG;
+	if (u->u_net->cfg->min_free > 0 &&
+	    u->u_size - u->u_free_checked >= FREE_STEP) {
+		u->u_free_checked = u->u_size;
+		if (!room_for(u, 0))
+			return -EDQUOT;
+	}
 	if (u->u_digest != NULL && u->u_size - u->u_hashed >= DIGEST_STEP) {
 		int rc = digest_update_fd(u->u_digest, u->u_fd, u->u_size);
 
