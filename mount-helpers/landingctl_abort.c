@@ -118,7 +118,7 @@ static long find_conn(const char *mp, char *type, size_t tsize)
 		return -errno;
 	while (getline(&line, &cap, f) > 0) {
 		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [TAGS...] - TYPE ... */
-		char *field[5], *save = NULL, *p, *dash;
+		char *field[5], *save = NULL, *p, *fstype, *dash;
 		unsigned maj, min;
 		int i;
 
@@ -126,11 +126,10 @@ static long find_conn(const char *mp, char *type, size_t tsize)
 		if (dash == NULL)
 			continue;
 		*dash = '\0';
-		p = strtok_r(dash + 3, " \n", &save);
-		if (p == NULL || (strcmp(p, "fuse") != 0 &&
-				  strncmp(p, "fuse.", 5) != 0))
+		fstype = strtok_r(dash + 3, " \n", &save);
+		if (fstype == NULL || (strcmp(fstype, "fuse") != 0 &&
+				       strncmp(fstype, "fuse.", 5) != 0))
 			continue;
-		snprintf(type, tsize, "%s", p);
 		save = NULL;
 		for (i = 0, p = strtok_r(line, " ", &save); i < 5 && p != NULL;
 		     i++, p = strtok_r(NULL, " ", &save))
@@ -139,8 +138,10 @@ static long find_conn(const char *mp, char *type, size_t tsize)
 		    maj != 0)
 			continue;
 		unescape(field[4]);
-		if (strcmp(field[4], mp) == 0)
+		if (strcmp(field[4], mp) == 0) {
 			conn = (long)min;
+			snprintf(type, tsize, "%s", fstype);
+		}
 	}
 	free(line);
 	fclose(f);
