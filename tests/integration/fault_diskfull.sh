@@ -10,10 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 
 lf_setup
-mkdir -p "$T/fs"
-mount -t tmpfs -o size=32m tmpfs "$T/fs" || fail "cannot mount a tmpfs (root needed)"
-LF_EXTRA_CLEANUP='umount -l "$T/fs" 2>/dev/null || true'
-STORE=$T/fs/store
+lf_small_store 32m
 lf_start
 
 put() { # put FILE PATH -> status
@@ -25,17 +22,8 @@ for i in $(seq 1 12); do
 done
 
 # Fill: 4 MiB files until the disk is full; at most 12 tries (48 MiB).
-ok=0
-full=""
-for i in $(seq 1 12); do
-	s=$(put "$T/src$i" "full/f$i")
-	case "$s" in
-	201) ok=$i ;;
-	507) full=$i; break ;;
-	*) fail "upload $i on a filling disk: got $s ($(head -c 200 "$T/reply"))" ;;
-	esac
-done
-[ -n "$full" ] || fail "no 507 after 48 MiB on a 32 MiB filesystem"
+lf_fill_until_507 full "$T"/src{1..12}
+ok=$LF_FILLED full=$LF_REFUSED
 [ "$ok" -ge 3 ] || fail "only $ok uploads fit in 32 MiB"
 note "$ok files fit; upload $full got 507: $(head -c 200 "$T/reply")"
 [ ! -e "$MNT/full/f$full" ] || fail "the refused upload is visible on the mount"

@@ -11,10 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 
 lf_setup
-mkdir -p "$T/fs"
-mount -t tmpfs -o size=64m tmpfs "$T/fs" || fail "cannot mount a tmpfs (root needed)"
-LF_EXTRA_CLEANUP='umount -l "$T/fs" 2>/dev/null || true'
-STORE=$T/fs/store
+lf_small_store 64m
 lf_start -o min_free=24M
 
 put() { # put FILE PATH [CURL ARGS] -> status
@@ -27,16 +24,8 @@ free_mib() { df -B1M --output=avail "$T/fs" | tail -n 1 | tr -d ' '; }
 head -c $((8 << 20)) /dev/urandom >"$T/src"
 head -c $((16 << 20)) /dev/urandom >"$T/big"
 
-ok=0 refused=""
-for i in $(seq 1 8); do
-	s=$(put "$T/src" "d/f$i")
-	case "$s" in
-	201) ok=$i ;;
-	507) refused=$i; break ;;
-	*) fail "upload $i: got $s ($(head -c 200 "$T/reply"))" ;;
-	esac
-done
-[ -n "$refused" ] || fail "no 507 after 64 MiB of uploads on a 64 MiB disk"
+lf_fill_until_507 d "$T/src"
+ok=$LF_FILLED refused=$LF_REFUSED
 [ "$ok" -ge 2 ] || fail "only $ok uploads before the reserve"
 grep -q 'min_free' "$T/reply" || fail "507 reason: $(cat "$T/reply")"
 note "$ok uploads of 8 MiB fit; then 507 with $(free_mib) MiB free"

@@ -6,9 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 export LF_NO_HTTP=1
 lf_setup
-mkdir -p "$STORE"
-mount -t tmpfs -o size=8m tmpfs "$STORE" || fail "cannot mount a tmpfs"
-LF_EXTRA_CLEANUP="umount -l '$STORE'"
+lf_small_store 8m
 lf_start
 echo before > "$MNT/a"
 if dd if=/dev/zero of="$MNT/huge" bs=1M count=16 2> "$T/dd.err"; then

@@ -170,6 +170,37 @@ lf_restart_unstuck() {
 	lf_stop || fail "daemon exit status"
 }
 
+# lf_small_store SIZE: put the store on a tmpfs of SIZE (for example 32m),
+# mounted for the test's duration (root needed).
+lf_small_store() {
+	mkdir -p "$T/fs"
+	mount -t tmpfs -o "size=$1" tmpfs "$T/fs" || fail "cannot mount a tmpfs (root needed)"
+	LF_EXTRA_CLEANUP="${LF_EXTRA_CLEANUP:+$LF_EXTRA_CLEANUP; }umount -l '$T/fs' 2>/dev/null || true"
+	STORE=$T/fs/store
+}
+
+# lf_fill_until_507 DIR FILE...: PUT the files in turn as DIR/f1, DIR/f2,
+# ... (the last one again once they run out; 12 uploads at most) until one
+# is refused with 507, whose body is left in $T/reply. Sets LF_FILLED (the
+# uploads stored) and LF_REFUSED (the number of the refused one). Any
+# other answer, or no 507, fails.
+lf_fill_until_507() {
+	local dir=$1 i s f
+	shift
+	local files=("$@")
+	LF_FILLED=0 LF_REFUSED=""
+	for i in $(seq 1 12); do
+		f=${files[$((i - 1))]:-${files[-1]}}
+		s=$(curl -s -m 30 -o "$T/reply" -w '%{http_code}' -T "$f" "$URL/$dir/f$i" || true)
+		case "$s" in
+		201) LF_FILLED=$i ;;
+		507) LF_REFUSED=$i; return 0 ;;
+		*) fail "upload $i on a filling disk: got $s ($(head -c 200 "$T/reply"))" ;;
+		esac
+	done
+	fail "no 507 after 12 uploads"
+}
+
 # lf_dead PID: the process has exited (at most a zombie with no thread
 # left).
 lf_dead() {
