@@ -76,7 +76,7 @@ int net_config_new(struct net_config **out)
 	cfg->idle_timeout = LF_NET_IDLE_TIMEOUT;
 	cfg->min_rate = LF_NET_MIN_RATE;
 	cfg->min_rate_grace = LF_NET_MIN_RATE_GRACE;
-	cfg->workers = 4;
+	cfg->workers = LF_NET_WORKERS;
 	cfg->pipes = LF_NET_PIPES;
 	cfg->mhd_threads = 2;
 	cfg->drain = LF_NET_DRAIN;

@@ -267,8 +267,9 @@ int upload_incoming_open(struct net *n);
 void upload_incoming_close(struct net *n);
 
 /* mountop.c: the VFS calls on the daemon's own mount, in helper
- * processes, so that a killed daemon never waits on itself. */
-#define NET_MOUNTOP_HELPERS 4         /* helper processes */
+ * processes, so that a killed daemon never waits on itself. One helper per
+ * default splice worker: each worker has at most one publish in flight. */
+#define NET_MOUNTOP_HELPERS LF_NET_WORKERS /* helper processes */
 #define NET_INCOMING_DIR LF_INCOMING_DIR
 int mountop_open(struct net *n);
 void mountop_close(struct net *n);
