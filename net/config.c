@@ -132,6 +132,13 @@ static int parse_num(const char *value, bool suffix, uint64_t *out)
 	return 0;
 }
 
+/* is_unsigned() tells whether o's member is an unsigned, not a uint64_t. */
+static bool is_unsigned(const struct num_opt *o)
+{
+	return o->kind == OPT_UNSIGNED ||
+	       (o->kind == OPT_SIZE && o->max <= UINT32_MAX);
+}
+
 static int set_num(struct net_config *cfg, const struct num_opt *o,
 		   const char *value)
 {
@@ -145,12 +152,21 @@ static int set_num(struct net_config *cfg, const struct num_opt *o,
 			 o->kind == OPT_SIZE ? " (K/M/G/T suffix allowed)" : "");
 		return -EINVAL;
 	}
-	if (o->kind == OPT_UNSIGNED ||
-	    (o->kind == OPT_SIZE && o->max <= UINT32_MAX))
+	if (is_unsigned(o))
 		*(unsigned *)(void *)p = (unsigned)v;
 	else
 		*(uint64_t *)(void *)p = v;
 	return 0;
+}
+
+/* get_num() reads the member o describes. */
+static uint64_t get_num(const struct net_config *cfg, const struct num_opt *o)
+{
+	const char *p = (const char *)cfg + o->off;
+
+	if (is_unsigned(o))
+		return *(const unsigned *)(const void *)p;
+	return *(const uint64_t *)(const void *)p;
 }
 
 /*
@@ -227,17 +243,27 @@ int net_config_set(struct net_config *cfg, const char *key, const char *value)
 	return -ENOENT;
 }
 
-/* net_config_help() prints the network options, one per line. */
+/* net_config_help() prints the network options, one per line, each
+ * numeric one with its default. */
 void net_config_help(FILE *out)
 {
+	struct net_config *def = NULL;
+
 	fprintf(out,
 		"    -o listen=ADDR:PORT    HTTP listener (default %s; [v6]:PORT;"
 		" repeat for more; none: no HTTP)\n",
 		NET_DEFAULT_LISTEN);
-	for (size_t i = 0; i < sizeof(num_opts) / sizeof(num_opts[0]); i++)
-		fprintf(out, "    -o %s=N%*s%s\n", num_opts[i].key,
+	(void)net_config_new(&def);
+	for (size_t i = 0; i < sizeof(num_opts) / sizeof(num_opts[0]); i++) {
+		fprintf(out, "    -o %s=N%*s%s", num_opts[i].key,
 			(int)(19 - strlen(num_opts[i].key)), "",
 			num_opts[i].help);
+		if (def != NULL)
+			fprintf(out, " (default %" PRIu64 ")",
+				get_num(def, &num_opts[i]));
+		fputc('\n', out);
+	}
+	net_config_free(&def);
 	fprintf(out,
 		"    -o digest=sha256|none  compute every upload's sha-256 while"
 		" it lands (default none: only when the client sends or asks"

@@ -31,5 +31,8 @@ for o in --store allow_other default_permissions entry_timeout attr_timeout \
 	durable passthrough no_passthrough listen; do
 	grep -q -- "$o" "$T/help" || fail "--help does not mention $o"
 done
+# Numeric HTTP options show their defaults (limits.h).
+grep -q -- '-o workers=N .*(default 8)$' "$T/help" || fail "--help: no default for workers"
+grep -q -- '-o max_header=N .*(default 16384)$' "$T/help" || fail "--help: no default for max_header"
 "$LANDINGFS" --version | grep -q '^landingfs [0-9]' || fail "--version"
 echo "fs_badopt: ok"
