@@ -19,8 +19,17 @@ free_port() {
 	exit 1
 }
 
-# cpu_ticks PID: user + system time of every thread of PID, in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# cpu_ticks PID: user + system time of every thread of PID and of its
+# child processes (landingfs's publish helpers do part of its work), in
+# clock ticks. A child that exits between two readings would take its
+# ticks with it; the servers here keep theirs for the whole run.
+cpu_ticks() {
+	local p t=0
+	for p in "$1" $(pgrep -P "$1"); do
+		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$t"
+}
 
 # median: the median of the numbers on stdin, one per line ("nan" for none).
 median() {
