@@ -513,6 +513,7 @@ int main(int argc, char *argv[])
 		lf_warn("reload thread");
 		goto out_net;
 	}
+	pthread_setname_np(reload_thread, "lf-signals");
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;

@@ -130,6 +130,7 @@ int fs_notifier_start(struct fs *fs, struct fs_notifier **out)
 		lf_err(rc, "notifier thread");
 		goto err_free;
 	}
+	pthread_setname_np(nt->thread, "lf-notify");
 	*out = nt;
 	return 0;
 

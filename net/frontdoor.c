@@ -493,6 +493,7 @@ int frontdoor_start(struct net *n)
 	rc = pthread_create(&f->f_thread, NULL, frontdoor_main, f);
 	if (rc != 0)
 		return -rc;
+	pthread_setname_np(f->f_thread, "lf-frontdoor");
 	f->f_started = true;
 	return 0;
 }

@@ -946,6 +946,7 @@ int ingest_start(struct net *n)
 			lf_err(rc, "splice worker thread");
 			return -rc;
 		}
+		pthread_setname_np(w->w_thread, "lf-ingest");
 		w->w_started = true;
 	}
 	return 0;

@@ -677,6 +677,7 @@ int mountop_open(struct net *n)
 	rc = -pthread_create(&mp->mp_thread, NULL, respawn_main, mp);
 	if (rc < 0)
 		goto err;
+	pthread_setname_np(mp->mp_thread, "lf-mop-respawn");
 	mp->mp_thread_started = true;
 	return 0;
 

@@ -309,6 +309,7 @@ int writer_start(struct store *st)
 		lf_err(rc, "store: writer thread");
 		return -rc;
 	}
+	pthread_setname_np(st->st_writer, "lf-store-writer");
 	st->st_writer_started = true;
 	return 0;
 }

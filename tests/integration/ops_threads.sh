@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# ops_threads.sh - the daemon's threads and helper processes carry their
+# role in their names (top -H, ps -L, perf), one splice worker per
+# workers= (8 by default) and as many publish helpers; with workers=3,
+# three workers.
+# timeout: 60
+. "$(dirname "$0")/lib.sh"
+
+# count_threads NAME: threads of the daemon named NAME.
+count_threads() {
+	local t n=0
+	for t in /proc/"$LF_PID"/task/*/comm; do
+		[ "$(cat "$t" 2>/dev/null)" = "$1" ] && n=$((n + 1))
+	done
+	echo "$n"
+}
+
+# count_children NAME: child processes of the daemon named NAME.
+count_children() {
+	local p n=0
+	for p in $(pgrep -P "$LF_PID"); do
+		[ "$(cat /proc/"$p"/comm 2>/dev/null)" = "$1" ] && n=$((n + 1))
+	done
+	echo "$n"
+}
+
+lf_setup
+lf_start
+expect_eq "$(count_threads lf-ingest)" 8 "splice workers by default"
+for t in lf-frontdoor lf-store-writer lf-notify lf-signals lf-mop-respawn; do
+	expect_eq "$(count_threads "$t")" 1 "threads named $t"
+done
+expect_eq "$(count_children landingfs-mop)" 8 "publish helpers"
+expect_eq "$(count_children landingfs-guard)" 1 "connection guardian"
+lf_stop
+
+lf_start -o workers=3
+expect_eq "$(count_threads lf-ingest)" 3 "splice workers with workers=3"
+code=$(curl -s -o /dev/null -w '%{http_code}' -T /etc/hostname "$URL/t/h")
+expect_eq "$code" 201 "an upload with three workers"
+echo "ops_threads: ok"
