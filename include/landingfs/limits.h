@@ -36,8 +36,8 @@
 /* Splice workers. A worker waits out each publish it makes (the store's
  * commit and, by default, the rename through the mount), so the number of
  * workers bounds the publishes in flight: with 8 clients sending 4 KiB
- * bodies, 4 workers left a third of this 2-core machine idle, and 8 served
- * 22% more uploads a second (16 no more than 8). */
+ * bodies, 4 workers left a third of a 2-core machine idle, and 8 served a
+ * quarter more uploads a second (16 no more than 8; docs/INGEST.md). */
 #define LF_NET_WORKERS 8
 
 #endif /* LANDINGFS_LIMITS_H */
