@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # ops_threads.sh - the daemon's threads and helper processes carry their
-# role in their names (top -H, ps -L, perf), one splice worker per
-# workers= (8 by default) and as many publish helpers; with workers=3,
-# three workers.
+# role in their names (top -H, ps -L, perf): eight splice workers by
+# default and three with workers=3, eight publish helpers, one guardian.
 # timeout: 60
 . "$(dirname "$0")/lib.sh"
 
@@ -36,6 +35,7 @@ lf_stop
 
 lf_start -o workers=3
 expect_eq "$(count_threads lf-ingest)" 3 "splice workers with workers=3"
-code=$(curl -s -o /dev/null -w '%{http_code}' -T /etc/hostname "$URL/t/h")
+echo hello > "$T/h"
+code=$(curl -s -o /dev/null -w '%{http_code}' -T "$T/h" "$URL/t/h")
 expect_eq "$code" 201 "an upload with three workers"
 echo "ops_threads: ok"
