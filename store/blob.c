@@ -29,8 +29,15 @@
  *      then op_reap frees it after its own commit                      v
  *                                                                  RECLAIMED
  *
- * STAGED is an O_TMPFILE in STORE/blobs (no name: a crash leaves nothing),
- * or, where O_TMPFILE is missing, a file in STORE/staging. LINKED is a name
+ * STAGED is an O_TMPFILE in one of STORE/blobs/XX, taken in turn (no name:
+ * a crash leaves nothing), or, where O_TMPFILE is missing, a file in
+ * STORE/staging. Staging in turn across the subdirectories, which ext4
+ * spreads over its block groups (spread_subdirs()), spreads new inodes
+ * over those groups too: ext4 without a journal skips every inode of a
+ * group deleted in the last minutes when it allocates one there, so a
+ * replace-heavy load that creates and deletes all its inodes in the one
+ * group of STORE/blobs pays a scan per upload that grows with the deletion
+ * rate. LINKED is a name
  * in STORE/blobs with no committed row; its id is in st_pending until the
  * op is done.
  *
@@ -74,6 +81,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <stdatomic.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -151,6 +161,23 @@ static int probe_link(int dirfd)
 }
 
 /*
+ * spread_subdirs() asks ext4 to place the subdirectories of STORE/blobs
+ * made from now on in block groups of their own, as it does for top-level
+ * directories (FS_TOPDIR_FL, chattr +T): see STAGED above. Best effort:
+ * other file systems refuse the flag, or have no block groups.
+ */
+static void spread_subdirs(int blobfd)
+{
+	int flags;
+
+	if (ioctl(blobfd, FS_IOC_GETFLAGS, &flags) < 0 ||
+	    (flags & FS_TOPDIR_FL))
+		return;
+	flags |= FS_TOPDIR_FL;
+	(void)ioctl(blobfd, FS_IOC_SETFLAGS, &flags);
+}
+
+/*
  * blob_dirs_open() creates (when missing) and opens STORE/blobs, and
  * STORE/staging when an O_TMPFILE cannot be made and linked there (or
  * LANDINGFS_NO_TMPFILE is set, for tests). The 256 subdirectories are
@@ -174,6 +201,8 @@ int blob_dirs_open(struct store *st)
 		lf_warn("store: open %s/blobs", st->st_dir);
 		return rc;
 	}
+	if (!st->st_readonly)
+		spread_subdirs(st->st_blobfd);
 	st->st_link = probe_link(st->st_blobfd);
 	if (st->st_link == BLOB_LINK_STAGING) {
 		if (mkdirat(st->st_dirfd, "staging", 0700) < 0 &&
@@ -576,6 +605,27 @@ void blob_open_free(struct store *st)
 
 /* ---- staging ---------------------------------------------------------- */
 
+/* stage_tmpfile() makes an O_TMPFILE in the next subdirectory of
+ * STORE/blobs in turn, creating it when missing; in STORE/blobs itself if
+ * that fails. Returns the fd, or -1 with errno set. */
+static int stage_tmpfile(struct store *st)
+{
+	static atomic_uint turn;
+	unsigned k = atomic_fetch_add(&turn, 1) & 0xff;
+	char sub[4];
+	int fd;
+
+	snprintf(sub, sizeof(sub), "%02x", k);
+	fd = openat(st->st_blobfd, sub, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == ENOENT && blob_subdir(st, k) == 0)
+		fd = openat(st->st_blobfd, sub, O_TMPFILE | O_RDWR | O_CLOEXEC,
+			    0600);
+	if (fd < 0)
+		fd = openat(st->st_blobfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC,
+			    0600);
+	return fd;
+}
+
 /*
  * store_stage_begin() creates an anonymous staging blob. Returns 0 and *out
  * (freed by store_publish or store_stage_abort), -EROFS on a read-only
@@ -593,8 +643,7 @@ int store_stage_begin(struct store *st, struct store_stage **out)
 		return -ENOMEM;
 	sg->sg_st = st;
 	if (st->st_stagefd < 0) {
-		sg->sg_fd = openat(st->st_blobfd, ".",
-				   O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		sg->sg_fd = stage_tmpfile(st);
 	} else {
 		snprintf(sg->sg_name, sizeof(sg->sg_name), "%ld-%" PRIu64,
 			 (long)getpid(),

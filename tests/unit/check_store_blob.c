@@ -5,7 +5,9 @@
  */
 #include "unit/check_store.h"
 
+#include <linux/fs.h>
 #include <pthread.h>
+#include <sys/ioctl.h>
 
 START_TEST(test_write_in_place)
 {
@@ -127,6 +129,51 @@ START_TEST(test_stage_abort)
 	store_stage_abort(&sg);
 	store_stage_abort(NULL);
 	ck_assert_int_eq(ts_count_blobs(ts_dir), 0);
+	ck_assert_int_eq(ts_fsck_st(ts_st, false, NULL), 0);
+}
+END_TEST
+
+/* Where the file system takes FS_TOPDIR_FL (ext4), STORE/blobs carries it,
+ * so that ext4 spreads its subdirectories over block groups; and staging
+ * takes the subdirectories in turn, so new inodes follow (blob.c, STAGED):
+ * consecutive staged blobs are not all made in one directory's group. */
+START_TEST(test_stage_spread)
+{
+	char path[256];
+	struct store_stage *sg[2] = {NULL, NULL};
+	struct stat sb;
+	int fd, flags = 0, probe;
+
+	snprintf(path, sizeof(path), "%s/probe-topdir", ts_parent);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	probe = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(probe, 0);
+	flags = FS_TOPDIR_FL;
+	if (ioctl(probe, FS_IOC_SETFLAGS, &flags) == 0) {
+		snprintf(path, sizeof(path), "%s/blobs", ts_dir);
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(ioctl(fd, FS_IOC_GETFLAGS, &flags), 0);
+		ck_assert(flags & FS_TOPDIR_FL);
+		close(fd);
+	}
+	close(probe);
+	snprintf(path, sizeof(path), "%s/probe-topdir", ts_parent);
+	rmdir(path);
+
+	/* Two stages in a row go to two subdirectories: each makes its
+	 * subdirectory, so two exist after them. */
+	ck_assert_int_eq(store_stage_begin(ts_st, &sg[0]), 0);
+	ck_assert_int_eq(store_stage_begin(ts_st, &sg[1]), 0);
+	fd = 0;
+	for (unsigned k = 0; k < 256; k++) {
+		snprintf(path, sizeof(path), "%s/blobs/%02x", ts_dir, k);
+		if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+			fd++;
+	}
+	ck_assert_int_eq(fd, 2);
+	store_stage_abort(&sg[0]);
+	store_stage_abort(&sg[1]);
 	ck_assert_int_eq(ts_fsck_st(ts_st, false, NULL), 0);
 }
 END_TEST
@@ -450,6 +497,7 @@ Suite *store_blob_suite(void)
 	tcase_add_test(tc, test_open_replaced);
 	tcase_add_test(tc, test_orphan_after_crash);
 	tcase_add_test(tc, test_stage_abort);
+	tcase_add_test(tc, test_stage_spread);
 	tcase_add_test(tc, test_xattr);
 	tcase_add_test(tc, test_landing);
 	tcase_add_test(tc, test_stats_statfs);
