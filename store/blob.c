@@ -37,9 +37,10 @@
  * group deleted in the last minutes when it allocates one there, so a
  * replace-heavy load that creates and deletes all its inodes in the one
  * group of STORE/blobs pays a scan per upload that grows with the deletion
- * rate. LINKED is a name
- * in STORE/blobs with no committed row; its id is in st_pending until the
- * op is done.
+ * rate.
+ *
+ * LINKED is a name in STORE/blobs with no committed row; its id is in
+ * st_pending until the op is done.
  *
  * Invariants:
  *  1. A committed row with a blob id has its blob file on disk: the file is
@@ -78,11 +79,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/fs.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/fs.h>
-#include <stdatomic.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
