@@ -80,7 +80,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/fs.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +130,13 @@ static int link_tmpfile(int how, int fd, int dirfd, const char *name)
 	return linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW);
 }
 
+/* open_tmpfile() makes an unnamed file in directory dir of dirfd. Returns
+ * the fd, or -1 with errno set. */
+static int open_tmpfile(int dirfd, const char *dir)
+{
+	return openat(dirfd, dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+}
+
 /*
  * Finds how to stage here: an O_TMPFILE linked with AT_EMPTY_PATH (Linux
  * 6.10 and later allow it for the file's opener; before, only with
@@ -145,7 +151,7 @@ static int probe_link(int dirfd)
 
 	if (getenv("LANDINGFS_NO_TMPFILE"))
 		return BLOB_LINK_STAGING;
-	fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	fd = open_tmpfile(dirfd, ".");
 	if (fd < 0)
 		return BLOB_LINK_STAGING;
 	snprintf(name, sizeof(name), ".probe-%ld", (long)getpid());
@@ -611,19 +617,16 @@ void blob_open_free(struct store *st)
  * that fails. Returns the fd, or -1 with errno set. */
 static int stage_tmpfile(struct store *st)
 {
-	static atomic_uint turn;
-	unsigned k = atomic_fetch_add(&turn, 1) & 0xff;
+	unsigned k = atomic_fetch_add(&st->st_next_stage, 1) & 0xff;
 	char sub[4];
 	int fd;
 
 	snprintf(sub, sizeof(sub), "%02x", k);
-	fd = openat(st->st_blobfd, sub, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	fd = open_tmpfile(st->st_blobfd, sub);
 	if (fd < 0 && errno == ENOENT && blob_subdir(st, k) == 0)
-		fd = openat(st->st_blobfd, sub, O_TMPFILE | O_RDWR | O_CLOEXEC,
-			    0600);
+		fd = open_tmpfile(st->st_blobfd, sub);
 	if (fd < 0)
-		fd = openat(st->st_blobfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC,
-			    0600);
+		fd = open_tmpfile(st->st_blobfd, ".");
 	return fd;
 }
 

@@ -120,7 +120,9 @@ struct store {
 	bool st_readonly;
 	unsigned st_group_max;
 	atomic_uint_fast64_t st_next_blob;
-	atomic_uint_fast64_t st_next_stage;
+	atomic_uint_fast64_t st_next_stage; /* stages begun: names them in
+						STORE/staging, else picks
+						the blobs/XX to stage in */
 
 	/* The write connection: the opening thread until the writer starts,
 	 * then the writer thread alone; the same for the next inode number
