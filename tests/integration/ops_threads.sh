@@ -7,20 +7,12 @@
 
 # count_threads NAME: threads of the daemon named NAME.
 count_threads() {
-	local t n=0
-	for t in /proc/"$LF_PID"/task/*/comm; do
-		[ "$(cat "$t" 2>/dev/null)" = "$1" ] && n=$((n + 1))
-	done
-	echo "$n"
+	grep -lxF -- "$1" /proc/"$LF_PID"/task/*/comm 2>/dev/null | wc -l
 }
 
 # count_children NAME: child processes of the daemon named NAME.
 count_children() {
-	local p n=0
-	for p in $(pgrep -P "$LF_PID"); do
-		[ "$(cat /proc/"$p"/comm 2>/dev/null)" = "$1" ] && n=$((n + 1))
-	done
-	echo "$n"
+	pgrep -c -x -P "$LF_PID" -- "$1" || true
 }
 
 lf_setup
